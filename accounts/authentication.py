@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from accounts.models import ApiToken
+from accounts.services import TOKEN_PREFIX, token_hash, token_touch
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer sv_…` personal tokens; other bearer tokens are left to OIDC."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, ApiToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        raw = header[1].decode("latin-1")
+        if not raw.startswith(TOKEN_PREFIX):
+            return None
+        token = (
+            ApiToken.objects.select_related("user").filter(token_hash=token_hash(raw)).first()
+        )
+        if token is None or not token.is_active or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        token_touch(token=token)
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

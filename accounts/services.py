@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken
+from core.audit import Actor, audit_event
+from core.errors import ApplicationError
+
+TOKEN_PREFIX = "sv_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+def token_create(
+    *,
+    user: AbstractUser,
+    name: str = "",
+    lifetime: timedelta | None = None,
+    never_expires: bool = False,
+) -> IssuedToken:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at: datetime | None = None
+    if not never_expires:
+        expires_at = timezone.now() + (lifetime or settings.API_TOKEN_DEFAULT_LIFETIME)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            token_hash=token_hash(raw),
+            prefix=raw[: len(TOKEN_PREFIX) + 6],
+            expires_at=expires_at,
+        )
+        audit_event(actor=user, action="token.created", obj=token, details={"name": name})
+    return IssuedToken(token=token, raw=raw)
+
+
+def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is not None:
+            raise ApplicationError("token_revoked", "This token is already revoked.", status=409)
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_event(actor=actor, action="token.revoked", obj=token)
+    return token
+
+
+def token_touch(*, token: ApiToken) -> None:
+    """Record use at most once a minute, so authentication does not write on every request."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def user_get_or_create(
+    *, username: str, actor: Actor = None, is_staff: bool = False
+) -> tuple[AbstractUser, bool]:
+    user_model = get_user_model()
+    with transaction.atomic():
+        user, created = user_model.objects.get_or_create(username=username)
+        changed = []
+        if created:
+            user.set_unusable_password()
+            changed.append("password")
+        if is_staff and not user.is_staff:
+            user.is_staff = True
+            changed.append("is_staff")
+        if changed:
+            user.save()
+            audit_event(
+                actor=actor, action="user.created" if created else "user.updated", obj=user,
+                details={"is_staff": user.is_staff},
+            )
+    return user, created

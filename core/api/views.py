@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.health import health_report
+from core.selectors import job_get
+from core.services import job_cancel
+
+
+class HealthView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        database = serializers.CharField()
+        storage = serializers.CharField()
+        broker = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        healthy, report = health_report()
+        body = {"status": "ok" if healthy else "unavailable", **report}
+        return Response(body, status=status.HTTP_200_OK if healthy else 503)
+
+
+class JobDetailView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        kind = serializers.CharField()
+        status = serializers.CharField()
+        result = serializers.JSONField()
+        error = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        started_at = serializers.DateTimeField(allow_null=True)
+        finished_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(self.OutputSerializer(job_get(job_id=job_id)).data)
+
+    @extend_schema(responses=OutputSerializer)
+    def delete(self, request: Request, job_id: str) -> Response:
+        job = job_cancel(job=job_get(job_id=job_id), actor=request.user)
+        return Response(self.OutputSerializer(job).data)

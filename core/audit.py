@@ -1,0 +1,57 @@
+"""Audit rows: called by services inside the transaction of the change they record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db import models
+
+from core.models import AuditEvent
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _actor_or_none(actor: Actor) -> AbstractBaseUser | None:
+    if actor is None or not actor.is_authenticated:
+        return None
+    return actor  # type: ignore[return-value]
+
+
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=_actor_or_none(actor),
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        details=details or {},
+    )
+
+
+def audit_events_bulk(
+    *,
+    actor: Actor,
+    action: str,
+    objects: Iterable[models.Model],
+    details: dict[str, Any] | None = None,
+) -> list[AuditEvent]:
+    user = _actor_or_none(actor)
+    rows = [
+        AuditEvent(
+            actor=user,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            details=details or {},
+        )
+        for obj in objects
+    ]
+    return AuditEvent.objects.bulk_create(rows)

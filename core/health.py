@@ -1,0 +1,46 @@
+"""Liveness of the three parts seqvault needs: database, object store, task broker."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def check_storage() -> str:
+    from filesharing import s3
+
+    s3.bucket_check()
+    return "ok"
+
+
+def check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "inline"
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+    )
+    client.ping()
+    return "ok"
+
+
+CHECKS = {"database": check_database, "storage": check_storage, "broker": check_broker}
+
+
+def health_report() -> tuple[bool, dict[str, str]]:
+    report: dict[str, str] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            report[name] = check()
+        except Exception as exc:  # noqa: BLE001 - any failure means the part is down
+            healthy = False
+            report[name] = f"down: {type(exc).__name__}"
+    return healthy, report

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.pagination import Pagination
+from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
+from filesharing.models import File
+from filesharing.selectors import FileFilters, file_get_for_user, file_list_for_user
+from filesharing.services import (
+    FileSpec,
+    file_confirm,
+    file_download_url,
+    file_request_uploads,
+    file_soft_delete,
+)
+from groups.selectors import group_get_for_user
+
+SHA256_PATTERN = r"^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$"
+
+
+class RequestUploadsView(APIView):
+    class FileSpecSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=255, required=False, default="", trim_whitespace=False)
+        size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+        sha256 = serializers.RegexField(SHA256_PATTERN, required=False, allow_null=True)
+        contentType = serializers.CharField(max_length=255, required=False, default="")
+
+    class InputSerializer(serializers.Serializer):
+        groupId = serializers.IntegerField(min_value=1)
+        numberFiles = serializers.IntegerField(min_value=1, required=False)
+        files = serializers.ListField(child=serializers.DictField(), required=False, min_length=1)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("numberFiles" in attrs) == ("files" in attrs):
+                raise serializers.ValidationError("Give either numberFiles or files, not both.")
+            return attrs
+
+    class TicketSerializer(PresignedRequestSerializer):
+        fileId = serializers.UUIDField(source="file.id")
+        name = serializers.CharField(source="file.name")
+        version = serializers.IntegerField(source="file.version")
+
+    @extend_schema(request=InputSerializer, responses={200: TicketSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        group = group_get_for_user(group_id=data.validated_data["groupId"], user=request.user)
+        specs = self._specs(data.validated_data)
+        tickets = file_request_uploads(group=group, user=request.user, specs=specs)  # type: ignore[arg-type]
+        body = [
+            {
+                "fileId": str(ticket.file.id),
+                "name": ticket.file.name,
+                "version": ticket.file.version,
+                "url": ticket.upload.url,
+                "method": ticket.upload.method,
+                "headers": ticket.upload.headers,
+                "expiresAt": ticket.upload.expires_at.isoformat(),
+            }
+            for ticket in tickets
+        ]
+        return Response(body)
+
+    def _specs(self, validated: dict[str, Any]) -> list[FileSpec]:
+        if "numberFiles" in validated:
+            return [FileSpec()] * validated["numberFiles"]
+        files = self.FileSpecSerializer(data=validated["files"], many=True)
+        files.is_valid(raise_exception=True)
+        return [
+            FileSpec(
+                name=item["name"],
+                size=item.get("size"),
+                sha256=item.get("sha256"),
+                content_type=item["contentType"],
+            )
+            for item in files.validated_data
+        ]
+
+
+class FileListView(APIView):
+    class FilterSerializer(serializers.Serializer):
+        group = serializers.IntegerField(required=False)
+        status = serializers.ChoiceField(choices=File.Status.choices, required=False)
+        name = serializers.CharField(required=False)
+        released = serializers.BooleanField(required=False, allow_null=True, default=None)
+        orphaned = serializers.BooleanField(required=False, allow_null=True, default=None)
+        all_versions = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer], responses=FileOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        filters = FileFilters(
+            group_id=values.get("group"),
+            status=values.get("status"),
+            name=values.get("name"),
+            released=values["released"],
+            orphaned=values["orphaned"],
+            all_versions=values["all_versions"],
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            file_list_for_user(user=request.user, filters=filters), request, view=self
+        )
+        return paginator.get_paginated_response(FileOutputSerializer(page, many=True).data)
+
+
+class FileDetailView(APIView):
+    @extend_schema(responses=FileOutputSerializer)
+    def get(self, request: Request, file_id: str) -> Response:
+        file = file_get_for_user(file_id=file_id, user=request.user)
+        return Response(FileOutputSerializer(file).data)
+
+    @extend_schema(responses=FileOutputSerializer)
+    def delete(self, request: Request, file_id: str) -> Response:
+        file = file_get_for_user(file_id=file_id, user=request.user)
+        return Response(FileOutputSerializer(file_soft_delete(file=file, actor=request.user)).data)
+
+
+class FileConfirmView(APIView):
+    @extend_schema(request=None, responses={200: FileOutputSerializer, 202: FileOutputSerializer})
+    def post(self, request: Request, file_id: str) -> Response:
+        file = file_confirm(
+            file=file_get_for_user(file_id=file_id, user=request.user), actor=request.user
+        )
+        code = status.HTTP_200_OK if file.status == File.Status.VERIFIED else 202
+        return Response(FileOutputSerializer(file).data, status=code)
+
+
+class FileDownloadView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("redirect", bool, default=True)],
+        responses={307: None, 200: PresignedRequestSerializer},
+    )
+    def get(self, request: Request, file_id: str) -> Response:
+        file = file_get_for_user(file_id=file_id, user=request.user)
+        presigned = file_download_url(file=file, actor=request.user)
+        if request.query_params.get("redirect", "true").lower() in {"false", "0", "no"}:
+            return Response({"url": presigned.url, "expiresAt": presigned.expires_at.isoformat()})
+        return Response(status=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": presigned.url})

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FilesharingConfig(AppConfig):
+    name = "filesharing"
+    verbose_name = "Files"

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from groups.models import Group
+
+
+class File(models.Model):
+    """A group-owned object in S3 at `files/<uuid>`; the user's name is never part of the key."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested"
+        UPLOADED = "uploaded"
+        VERIFIED = "verified"
+        FAILED = "failed"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="files")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=255, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    content_type = models.CharField(max_length=255, blank=True)
+    declared_size = models.BigIntegerField(null=True, blank=True)
+    declared_sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    failure_reason = models.TextField(blank=True)
+    # What S3 holds, recorded on verification.
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    etag = models.CharField(max_length=128, blank=True)
+    s3_version_id = models.CharField(max_length=1024, blank=True)
+    upload_requested_at = models.DateTimeField(auto_now_add=True)
+    upload_deadline = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-upload_requested_at", "name", "-version"]
+        indexes = [
+            models.Index(fields=["group", "name", "version"]),
+            models.Index(fields=["status", "upload_deadline"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "name", "version"],
+                condition=~Q(name=""),
+                name="file_version_unique_per_group_name",
+            ),
+            models.CheckConstraint(
+                condition=Q(size__isnull=True) | Q(size__gte=0), name="file_size_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(declared_size__isnull=True) | Q(declared_size__gte=0),
+                name="file_declared_size_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | Q(size__isnull=False),
+                name="file_verified_has_size",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or '(unnamed)'} v{self.version} [{self.id}]"
+
+    @property
+    def key(self) -> str:
+        return f"files/{self.id}"
+
+
+class MultipartUpload(models.Model):
+    """An S3 multipart upload of one file (the GHGA upload controller's states)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+        UPLOADED = "uploaded"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.UPLOADED, Status.ACCEPTED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="multipart_uploads")
+    s3_upload_id = models.CharField(max_length=1024)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    part_size = models.BigIntegerField()
+    part_count = models.PositiveIntegerField()
+    checksum_algorithm = models.CharField(max_length=16, default="SHA256")
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file"],
+                condition=Q(status__in=["pending", "uploaded", "accepted"]),
+                name="multipart_one_active_per_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"multipart {self.id} of {self.file_id} ({self.status})"

@@ -1,0 +1,403 @@
+"""The only module that talks to S3. Client and bucket come from STORAGES["files"].
+
+Presigned URLs are signed here with AWS Signature V4 directly (query-string form) rather than
+through botocore's generic request pipeline: the signature is the same, but a request for a
+thousand uploads costs a thousand HMACs instead of a thousand botocore request builds. The URL
+prefix (scheme, host, bucket addressing) is still taken from botocore, once per client.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files.storage import storages
+
+from core.errors import ApplicationError, StorageUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+PUBLIC_TAG = ("public", "true")
+MULTIPART_ABORT_DAYS = 7
+_UNRESERVED = "-_.~"
+
+
+# --- client ---------------------------------------------------------------------------------
+
+
+def client() -> S3Client:
+    return storages["files"].connection.meta.client  # type: ignore[attr-defined, no-any-return]
+
+
+def bucket() -> str:
+    return storages["files"].bucket_name  # type: ignore[attr-defined, no-any-return]
+
+
+@contextmanager
+def translated_errors(action: str) -> Iterator[None]:
+    """S3 failures become our error codes; callers never see botocore exceptions."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status >= 500 or code in {"SlowDown", "ServiceUnavailable", "InternalError"}:
+            raise StorageUnavailableError(f"The object store failed to {action}.") from exc
+        raise ApplicationError(
+            "storage_error", f"The object store refused to {action}: {code}.", status=502
+        ) from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailableError(f"The object store is unreachable ({action}).") from exc
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+
+
+# --- checksums ------------------------------------------------------------------------------
+
+
+def sha256_hex_from_any(value: str) -> str:
+    """Accept a SHA-256 as 64 hex digits or as 44 base64 characters; return lowercase hex."""
+    text = value.strip()
+    if len(text) == 64:
+        try:
+            bytes.fromhex(text)
+        except ValueError:
+            pass
+        else:
+            return text.lower()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ApplicationError(
+            "invalid_sha256",
+            f"{value!r} is not a SHA-256 digest (64 hex digits or base64 of 32 bytes).",
+        )
+    return raw.hex()
+
+
+def sha256_b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+# --- presigning -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PresignedRequest:
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class _Signer:
+    """SigV4 query signing for one client: URL prefix and signing keys are cached."""
+
+    def __init__(self, s3: S3Client, bucket_name: str) -> None:
+        self._client = s3
+        self.region = s3.meta.region_name or "us-east-1"
+        probe = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket_name, "Key": "files/probe"}, ExpiresIn=60
+        )
+        parts = urlsplit(probe)
+        self.scheme, self.host = parts.scheme, parts.netloc
+        self.path_prefix = parts.path[: -len("files/probe")]
+        self._keys: dict[tuple[str, str], bytes] = {}
+
+    def _signing_key(self, secret: str, day: str) -> bytes:
+        cached = self._keys.get((secret, day))
+        if cached is None:
+            key = hmac.new(f"AWS4{secret}".encode(), day.encode(), hashlib.sha256).digest()
+            for part in (self.region, "s3", "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._keys = {(secret, day): key}
+            cached = key
+        return cached
+
+    def sign(
+        self,
+        *,
+        method: str,
+        key: str,
+        expires_in: int,
+        headers: Mapping[str, str],
+        params: Mapping[str, str],
+        now: datetime,
+    ) -> str:
+        credentials = self._client._request_signer._credentials.get_frozen_credentials()  # type: ignore[attr-defined]
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        day = amz_date[:8]
+        scope = f"{day}/{self.region}/s3/aws4_request"
+        signed = {"host": self.host, **{k.lower(): v.strip() for k, v in headers.items()}}
+        signed_names = ";".join(sorted(signed))
+        query = {
+            **params,
+            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+            "X-Amz-Credential": f"{credentials.access_key}/{scope}",
+            "X-Amz-Date": amz_date,
+            "X-Amz-Expires": str(expires_in),
+            "X-Amz-SignedHeaders": signed_names,
+        }
+        if credentials.token:
+            query["X-Amz-Security-Token"] = credentials.token
+        canonical_query = "&".join(
+            f"{quote(k, safe=_UNRESERVED)}={quote(v, safe=_UNRESERVED)}"
+            for k, v in sorted(query.items())
+        )
+        path = self.path_prefix + quote(key, safe="/" + _UNRESERVED)
+        canonical_headers = "".join(f"{name}:{signed[name]}\n" for name in sorted(signed))
+        canonical_request = "\n".join(
+            [method, path, canonical_query, canonical_headers, signed_names, "UNSIGNED-PAYLOAD"]
+        )
+        string_to_sign = "\n".join(
+            [
+                "AWS4-HMAC-SHA256",
+                amz_date,
+                scope,
+                hashlib.sha256(canonical_request.encode()).hexdigest(),
+            ]
+        )
+        signature = hmac.new(
+            self._signing_key(credentials.secret_key, day), string_to_sign.encode(), hashlib.sha256
+        ).hexdigest()
+        return f"{self.scheme}://{self.host}{path}?{canonical_query}&X-Amz-Signature={signature}"
+
+
+_local = threading.local()
+
+
+def _signer() -> _Signer:
+    s3 = client()
+    signer: _Signer | None = getattr(_local, "signer", None)
+    if signer is None or signer._client is not s3:
+        with translated_errors("sign a URL"):
+            signer = _Signer(s3, bucket())
+        _local.signer = signer
+    return signer
+
+
+def presign_put(
+    *,
+    key: str,
+    size: int | None,
+    sha256_hex: str | None,
+    content_type: str | None,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> PresignedRequest:
+    """A PUT that S3 accepts only once (If-None-Match) and only for the declared bytes."""
+    now = now or datetime.now(UTC)
+    headers = {"If-None-Match": "*"}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    if sha256_hex:
+        headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
+    if content_type:
+        headers["Content-Type"] = content_type
+    seconds = int(lifetime.total_seconds())
+    url = _signer().sign(
+        method="PUT", key=key, expires_in=seconds, headers=headers, params={}, now=now
+    )
+    return PresignedRequest(url, "PUT", headers, now + timedelta(seconds=seconds))
+
+
+def presign_get(
+    *,
+    key: str,
+    lifetime: timedelta,
+    version_id: str = "",
+    content_disposition: str | None = None,
+    now: datetime | None = None,
+) -> PresignedRequest:
+    now = now or datetime.now(UTC)
+    params: dict[str, str] = {}
+    if version_id:
+        params["versionId"] = version_id
+    if content_disposition:
+        params["response-content-disposition"] = content_disposition
+    seconds = int(lifetime.total_seconds())
+    url = _signer().sign(
+        method="GET", key=key, expires_in=seconds, headers={}, params=params, now=now
+    )
+    return PresignedRequest(url, "GET", {}, now + timedelta(seconds=seconds))
+
+
+def public_url(*, key: str, base: str | None) -> str:
+    """The unsigned URL of an object the bucket policy makes public (tag public=true)."""
+    if base:
+        return f"{base.rstrip('/')}/{quote(key, safe='/')}"
+    signer = _signer()
+    return f"{signer.scheme}://{signer.host}{signer.path_prefix}{quote(key, safe='/')}"
+
+
+# --- objects --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectFacts:
+    size: int
+    etag: str
+    version_id: str
+    sha256_hex: str | None  # None when S3 holds no full-object SHA-256 for it
+    checksum_type: str
+    content_type: str
+
+
+def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
+    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key, "ChecksumMode": "ENABLED"}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    with translated_errors("read an object's facts"):
+        try:
+            response = client().head_object(**kwargs)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+    checksum = response.get("ChecksumSHA256")
+    full_object = checksum is not None and "-" not in checksum
+    return ObjectFacts(
+        size=int(response["ContentLength"]),
+        etag=response.get("ETag", "").strip('"'),
+        version_id=response.get("VersionId") or "",
+        sha256_hex=sha256_hex_from_any(checksum) if full_object and checksum else None,
+        checksum_type=response.get("ChecksumType", "") or "",
+        content_type=response.get("ContentType", "") or "",
+    )
+
+
+def hash_object(*, key: str, version_id: str = "", chunk_size: int = 8 * 1024 * 1024) -> str:
+    """Stream an object through SHA-256; used for objects that S3 holds no checksum for."""
+    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    digest = hashlib.sha256()
+    with translated_errors("read an object"):
+        body = client().get_object(**kwargs)["Body"]
+        for chunk in body.iter_chunks(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def object_tags(*, key: str, version_id: str = "") -> dict[str, str]:
+    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    with translated_errors("read an object's tags"):
+        tags = client().get_object_tagging(**kwargs)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def set_object_tags(*, key: str, tags: Mapping[str, str], version_id: str = "") -> None:
+    kwargs: dict[str, Any] = {
+        "Bucket": bucket(),
+        "Key": key,
+        "Tagging": {"TagSet": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]},
+    }
+    if version_id:
+        kwargs["VersionId"] = version_id
+    with translated_errors("tag an object"):
+        client().put_object_tagging(**kwargs)
+
+
+# --- bucket ---------------------------------------------------------------------------------
+
+
+def bucket_check() -> None:
+    with translated_errors("reach the bucket"):
+        client().head_bucket(Bucket=bucket())
+
+
+def public_read_policy(bucket_name: str) -> dict[str, Any]:
+    """Anonymous GET only of objects tagged public=true (set when their entry is released)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadOfReleasedFiles",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket_name}/files/*",
+                "Condition": {
+                    "StringEquals": {f"s3:ExistingObjectTag/{PUBLIC_TAG[0]}": PUBLIC_TAG[1]}
+                },
+            }
+        ],
+    }
+
+
+def cors_rules(web_origins: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "AllowedOrigins": web_origins,
+            "AllowedMethods": ["GET", "PUT", "HEAD"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag", "x-amz-checksum-sha256", "x-amz-version-id"],
+            "MaxAgeSeconds": 3600,
+        }
+    ]
+
+
+def lifecycle_rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "ID": "abort-incomplete-multipart-uploads",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": MULTIPART_ABORT_DAYS},
+        }
+    ]
+
+
+def bucket_setup(*, web_origins: list[str]) -> list[str]:
+    """Bring the bucket to the state seqvault needs; safe to run any number of times."""
+    s3, name = client(), bucket()
+    done: list[str] = []
+    with translated_errors("prepare the bucket"):
+        try:
+            s3.head_bucket(Bucket=name)
+        except ClientError as exc:
+            if not _is_not_found(exc) and exc.response["Error"].get("Code") != "NoSuchBucket":
+                raise
+            region = s3.meta.region_name
+            if region and region != "us-east-1":
+                s3.create_bucket(
+                    Bucket=name,
+                    CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+                )
+            else:
+                s3.create_bucket(Bucket=name)
+            done.append(f"created bucket {name}")
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        done.append("versioning enabled")
+        s3.put_bucket_cors(
+            Bucket=name,
+            CORSConfiguration={"CORSRules": cors_rules(web_origins)},  # type: ignore[typeddict-item]
+        )
+        done.append(f"CORS for {', '.join(web_origins) or 'no origin'} (exposes ETag)")
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(public_read_policy(name)))
+        done.append("public read of objects tagged public=true")
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={"Rules": lifecycle_rules()},  # type: ignore[typeddict-item]
+        )
+        done.append(f"abort multipart uploads after {MULTIPART_ABORT_DAYS} days")
+    return done

@@ -1,0 +1,118 @@
+"""Reads of files for an actor: hidden and missing look the same (404)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.errors import NotFoundError
+from filesharing.models import File, MultipartUpload
+from groups.models import Group
+from groups.permissions import User, user_is_curator, user_is_pipeline
+
+IN_PROGRESS = (File.Status.REQUESTED, File.Status.UPLOADED)
+
+
+def _readable_groups_filter(user: User) -> Q | None:
+    """None means every group (curators and the pipeline)."""
+    if user_is_curator(user) or user_is_pipeline(user):
+        return None
+    return Q(group__memberships__user_id=user.pk)
+
+
+def file_queryset_for_user(*, user: User) -> QuerySet[File]:
+    files = File.objects.select_related("group", "uploader")
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return files.filter(released_at__isnull=False)
+    readable = _readable_groups_filter(user)
+    if readable is None:
+        return files
+    return files.filter(readable | Q(released_at__isnull=False)).distinct()
+
+
+def file_get_for_user(*, file_id: uuid.UUID | str, user: User) -> File:
+    """The file, deleted or not, if the caller may see it; else NotFoundError."""
+    try:
+        return file_queryset_for_user(user=user).get(pk=file_id)
+    except (File.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError("file", file_id) from None
+
+
+def _attached(file_ref: OuterRef) -> Exists | None:
+    """Attachments are owned by the submissions app; files are attached once entries cite them."""
+    from django.apps import apps
+
+    if not apps.is_installed("submissions"):
+        return None
+    try:
+        attachment_model = apps.get_model("submissions", "EntryFile")
+    except LookupError:
+        return None
+    return Exists(attachment_model.objects.filter(file_id=file_ref))
+
+
+def orphaned_q(*, now: datetime | None = None) -> Q:
+    """Verified, live, older than the retention setting, and attached to nothing."""
+    cutoff = (now or timezone.now()) - settings.ORPHAN_RETENTION
+    condition = Q(status=File.Status.VERIFIED, deleted_at__isnull=True, verified_at__lt=cutoff)
+    attached = _attached(OuterRef("pk"))
+    if attached is not None:
+        condition &= ~Q(attached)
+    return condition
+
+
+@dataclass(frozen=True)
+class FileFilters:
+    group_id: int | None = None
+    status: str | None = None
+    name: str | None = None
+    released: bool | None = None
+    orphaned: bool | None = None
+    all_versions: bool = False
+
+
+def file_list_for_user(*, user: User, filters: FileFilters) -> QuerySet[File]:
+    files = file_queryset_for_user(user=user).filter(deleted_at__isnull=True)
+    if filters.group_id is not None:
+        files = files.filter(group_id=filters.group_id)
+    if filters.status:
+        files = files.filter(status=filters.status)
+    if filters.name:
+        files = files.filter(name=filters.name)
+    if filters.released is not None:
+        files = files.filter(released_at__isnull=not filters.released)
+    if filters.orphaned is not None:
+        files = files.filter(orphaned_q()) if filters.orphaned else files.exclude(orphaned_q())
+    if not filters.all_versions:
+        newer = File.objects.filter(
+            group_id=OuterRef("group_id"),
+            name=OuterRef("name"),
+            version__gt=OuterRef("version"),
+            deleted_at__isnull=True,
+        ).exclude(name="")
+        files = files.exclude(Exists(newer))
+    return files.order_by("-upload_requested_at", "name", "-version")
+
+
+def group_storage_used(*, group: Group, now: datetime | None = None) -> int:
+    """Bytes the group holds or has reserved: verified sizes (deleted too, since S3 keeps them)
+    plus the declared sizes of uploads still in progress."""
+    now = now or timezone.now()
+    stored = Q(status=File.Status.VERIFIED)
+    reserved = Q(status__in=IN_PROGRESS, upload_deadline__gt=now)
+    totals = File.objects.filter(group=group).aggregate(
+        stored=Coalesce(Sum("size", filter=stored), 0),
+        reserved=Coalesce(Sum("declared_size", filter=reserved), 0),
+    )
+    return int(totals["stored"]) + int(totals["reserved"])
+
+
+def multipart_upload_open_for_file(*, file: File) -> MultipartUpload | None:
+    return file.multipart_uploads.filter(status=MultipartUpload.Status.PENDING).first()

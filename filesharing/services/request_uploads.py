@@ -1,0 +1,152 @@
+"""Loculus's request-uploads: File rows first, then presigned PUTs straight to S3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from core.audit import audit_events_bulk
+from core.errors import ApplicationError
+from filesharing import s3
+from filesharing.models import File
+from filesharing.names import validate_filename
+from filesharing.selectors import group_storage_used
+from groups.models import Group
+from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str = ""
+    size: int | None = None
+    sha256: str | None = None
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    file: File
+    upload: s3.PresignedRequest
+
+
+def _check_actor(*, user: AbstractBaseUser, group: Group) -> None:
+    if user_is_pipeline(user) or user_is_curator(user):
+        return
+    if not user_can_read_group(user=user, group=group):
+        raise ApplicationError("group_not_found", f"No group {group.pk}.", status=404)
+
+
+def _normalised(specs: list[FileSpec]) -> list[FileSpec]:
+    """Names checked, digests in hex; a bad spec refuses the whole request."""
+    if not 1 <= len(specs) <= settings.MAX_FILES_PER_REQUEST:
+        raise ApplicationError(
+            "too_many_files",
+            f"Request between 1 and {settings.MAX_FILES_PER_REQUEST} files at once.",
+            details={"requested": len(specs)},
+        )
+    seen: set[str] = set()
+    result = []
+    for index, spec in enumerate(specs):
+        if spec.name:
+            validate_filename(spec.name, where=f"files[{index}]")
+            if spec.name in seen:
+                raise ApplicationError(
+                    "duplicate_filename",
+                    f"files[{index}]: {spec.name!r} is named twice in this request.",
+                    details={"name": spec.name},
+                )
+            seen.add(spec.name)
+        if spec.size is not None and spec.size > settings.MAX_FILE_SIZE:
+            raise ApplicationError(
+                "file_too_large",
+                f"files[{index}]: {spec.size} bytes is over the limit of "
+                f"{settings.MAX_FILE_SIZE} bytes.",
+                status=413,
+                details={"size": spec.size, "max_file_size": settings.MAX_FILE_SIZE},
+            )
+        sha256 = s3.sha256_hex_from_any(spec.sha256) if spec.sha256 else None
+        result.append(
+            FileSpec(name=spec.name, size=spec.size, sha256=sha256, content_type=spec.content_type)
+        )
+    return result
+
+
+def _check_quota(*, group: Group, specs: list[FileSpec], now: datetime) -> None:
+    if group.quota_bytes is None:
+        return
+    undeclared = [i for i, spec in enumerate(specs) if spec.size is None]
+    if undeclared:
+        raise ApplicationError(
+            "size_required",
+            f"Group {group.name} has a storage quota, so every file must declare its size "
+            f"(missing for files {undeclared[:10]}).",
+            details={"indexes": undeclared},
+        )
+    used = group_storage_used(group=group, now=now)
+    wanted = sum(spec.size or 0 for spec in specs)
+    if used + wanted > group.quota_bytes:
+        raise ApplicationError(
+            "quota_exceeded",
+            f"Group {group.name} would use {used + wanted} of its {group.quota_bytes} bytes.",
+            status=413,
+            details={"quota_bytes": group.quota_bytes, "used_bytes": used, "requested": wanted},
+        )
+
+
+def _next_versions(*, group: Group, specs: list[FileSpec]) -> list[int]:
+    names = [spec.name for spec in specs if spec.name]
+    latest = dict(
+        File.objects.filter(group=group, name__in=names)
+        .values("name")
+        .annotate(latest=Max("version"))
+        .values_list("name", "latest")
+    )
+    return [latest.get(spec.name, 0) + 1 if spec.name else 1 for spec in specs]
+
+
+def file_request_uploads(
+    *, group: Group, user: AbstractBaseUser, specs: list[FileSpec]
+) -> list[UploadTicket]:
+    """Create one File per spec and a presigned PUT for each, all or nothing."""
+    _check_actor(user=user, group=group)
+    specs = _normalised(specs)
+    now = timezone.now()
+    with transaction.atomic():
+        # The group row serialises version numbers and quota checks between requests.
+        group = Group.objects.select_for_update().get(pk=group.pk)
+        _check_quota(group=group, specs=specs, now=now)
+        deadline = now + settings.UPLOAD_DEADLINE
+        files = [
+            File(
+                group=group,
+                uploader=user,
+                name=spec.name,
+                version=version,
+                content_type=spec.content_type,
+                declared_size=spec.size,
+                declared_sha256=spec.sha256 or "",
+                upload_deadline=deadline,
+            )
+            for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
+        ]
+        File.objects.bulk_create(files)
+        audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
+    return [
+        UploadTicket(
+            file=file,
+            upload=s3.presign_put(
+                key=file.key,
+                size=file.declared_size,
+                sha256_hex=file.declared_sha256 or None,
+                content_type=file.content_type or None,
+                lifetime=settings.UPLOAD_URL_LIFETIME,
+            ),
+        )
+        for file in files
+    ]

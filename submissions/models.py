@@ -1,0 +1,1 @@
+"""Sequence entries, their versions and attached files (the sequence-entries capability)."""
