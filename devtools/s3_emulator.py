@@ -104,7 +104,7 @@ def _build_venv(python: str, venv: Path, lock: Path) -> None:
     _progress(f"creating {venv} with {python} (takes ~20 s with a warm pip cache)")
     _run([python, "-m", "venv", "--clear", str(venv)])
     _progress(f"installing {lock.name}")
-    pip_install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-input"]
+    pip_install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
     # Every package is pinned with hashes in the lock: --no-deps keeps pip from resolving anew.
     _run([*pip_install, "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r", str(lock)])
     _progress("prebuilding LocalStack's service catalogue index")

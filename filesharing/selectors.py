@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -41,7 +42,7 @@ def file_get_for_user(*, file_id: uuid.UUID | str, user: User) -> File:
     """The file, deleted or not, if the caller may see it; else NotFoundError."""
     try:
         return file_queryset_for_user(user=user).get(pk=file_id)
-    except (File.DoesNotExist, ValueError, TypeError):
+    except (File.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFoundError("file", file_id) from None
 
 

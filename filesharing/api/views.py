@@ -27,7 +27,8 @@ SHA256_PATTERN = r"^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$"
 
 class RequestUploadsView(APIView):
     class FileSpecSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=255, required=False, default="", trim_whitespace=False)
+        # The name rules live in the service, which every interface shares.
+        name = serializers.CharField(max_length=4096, allow_blank=True, trim_whitespace=False)
         size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False, allow_null=True)
         contentType = serializers.CharField(max_length=255, required=False, default="")

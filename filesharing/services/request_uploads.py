@@ -23,7 +23,7 @@ from groups.permissions import user_can_read_group, user_is_curator, user_is_pip
 
 @dataclass(frozen=True)
 class FileSpec:
-    name: str = ""
+    name: str | None = None  # None: unnamed (numberFiles); named files follow the name rules
     size: int | None = None
     sha256: str | None = None
     content_type: str = ""
@@ -53,7 +53,7 @@ def _normalised(specs: list[FileSpec]) -> list[FileSpec]:
     seen: set[str] = set()
     result = []
     for index, spec in enumerate(specs):
-        if spec.name:
+        if spec.name is not None:
             validate_filename(spec.name, where=f"files[{index}]")
             if spec.name in seen:
                 raise ApplicationError(
@@ -126,7 +126,7 @@ def file_request_uploads(
             File(
                 group=group,
                 uploader=user,
-                name=spec.name,
+                name=spec.name or "",
                 version=version,
                 content_type=spec.content_type,
                 declared_size=spec.size,

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from filesharing.models import File
+from groups.models import Group, Membership
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("secret-pass-123")
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    name = factory.Sequence(lambda n: f"Lab {n}")
+    institution = "Example Institute"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    group = factory.SubFactory(GroupFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.MEMBER
+
+
+class FileFactory(factory.django.DjangoModelFactory):
+    """A row only; tests that need bytes upload them through the API."""
+
+    class Meta:
+        model = File
+
+    group = factory.SubFactory(GroupFactory)
+    uploader = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"reads_{n}.fastq")
+    upload_deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
