@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -13,7 +13,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, ApiToken] | None:
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
@@ -22,9 +22,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = header[1].decode("latin-1")
         if not raw.startswith(TOKEN_PREFIX):
             return None
-        token = (
-            ApiToken.objects.select_related("user").filter(token_hash=token_hash(raw)).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(token_hash=token_hash(raw)).first()
         if token is None or not token.is_active or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token_touch(token=token)

@@ -12,7 +12,7 @@ from accounts.models import OidcIdentity
 from core.audit import audit_event
 
 
-class SubjectOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class SubjectOIDCBackend(OIDCAuthenticationBackend):
     def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
         subject = claims.get("sub")
         user_model = get_user_model()
@@ -29,9 +29,7 @@ class SubjectOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             suffix += 1
             username = f"{str(base)[:140]}-{suffix}"
         with transaction.atomic():
-            user = user_model.objects.create_user(
-                username=username, email=claims.get("email", "")
-            )
+            user = user_model.objects.create_user(username=username, email=claims.get("email", ""))
             OidcIdentity.objects.create(user=user, subject=claims["sub"])
             audit_event(actor=user, action="user.created", obj=user, details={"via": "oidc"})
         return user

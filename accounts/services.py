@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from accounts.models import ApiToken
 from core.audit import Actor, audit_event
 from core.errors import ApplicationError
 
-TOKEN_PREFIX = "sv_"
+TOKEN_PREFIX = "sv_"  # noqa: S105 - a marker, not a secret
 
 
 def token_hash(raw: str) -> str:
@@ -30,7 +30,7 @@ class IssuedToken:
 
 def token_create(
     *,
-    user: AbstractUser,
+    user: User,
     name: str = "",
     lifetime: timedelta | None = None,
     never_expires: bool = False,
@@ -71,7 +71,7 @@ def token_touch(*, token: ApiToken) -> None:
 
 def user_get_or_create(
     *, username: str, actor: Actor = None, is_staff: bool = False
-) -> tuple[AbstractUser, bool]:
+) -> tuple[User, bool]:
     user_model = get_user_model()
     with transaction.atomic():
         user, created = user_model.objects.get_or_create(username=username)
@@ -85,7 +85,9 @@ def user_get_or_create(
         if changed:
             user.save()
             audit_event(
-                actor=actor, action="user.created" if created else "user.updated", obj=user,
+                actor=actor,
+                action="user.created" if created else "user.updated",
+                obj=user,
                 details={"is_staff": user.is_staff},
             )
     return user, created

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User
 from django.db import models
 
 from core.models import AuditEvent
+from core.types import Actor
 
-Actor = AbstractBaseUser | AnonymousUser | None
+__all__ = ["Actor", "audit_event", "audit_events_bulk"]
 
 
-def _actor_or_none(actor: Actor) -> AbstractBaseUser | None:
+def _actor_or_none(actor: Actor) -> User | None:
     if actor is None or not actor.is_authenticated:
         return None
-    return actor  # type: ignore[return-value]
+    return actor
 
 
 def audit_event(

@@ -40,7 +40,7 @@ def health_report() -> tuple[bool, dict[str, str]]:
     for name, check in CHECKS.items():
         try:
             report[name] = check()
-        except Exception as exc:  # noqa: BLE001 - any failure means the part is down
+        except Exception as exc:
             healthy = False
             report[name] = f"down: {type(exc).__name__}"
     return healthy, report

@@ -28,8 +28,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 
 def _require(module: ModuleType, name: str) -> Any:
@@ -74,7 +75,7 @@ class _FatalListenEndpoint:
             f"{failure.getErrorMessage()}",
             flush=True,
         )
-        os._exit(3)  # noqa: SLF001 - from inside the reactor; sys.exit would only be logged
+        os._exit(3)
 
 
 class _EndpointsBoundToListenHost:
@@ -91,7 +92,7 @@ class _EndpointsBoundToListenHost:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._endpoints, name)
 
-    def TCP4ServerEndpoint(  # noqa: N802 - same name as the twisted class it replaces
+    def TCP4ServerEndpoint(
         self, reactor: Any, port: int, backlog: int = 50, interface: str = ""
     ) -> Any:
         interface = interface or self._host_by_port[port]
@@ -101,11 +102,10 @@ class _EndpointsBoundToListenHost:
 
 def bind_gateway_to_listen_host() -> None:
     """Override 1: listen on the GATEWAY_LISTEN host (127.0.0.1) only, not on all interfaces."""
-    from twisted.internet import endpoints
-
     from localstack import config
     from localstack.aws.serving import twisted as legacy_serving
     from localstack.runtime.server import twisted as runtime_server
+    from twisted.internet import endpoints
 
     host_by_port = {address.port: address.host for address in config.GATEWAY_LISTEN}
     shim = _EndpointsBoundToListenHost(endpoints, host_by_port)

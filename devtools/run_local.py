@@ -3,6 +3,7 @@ inline. The emulator keeps no data across restarts, so every start begins from a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -40,10 +41,8 @@ def main() -> int:
         manage("setup_bucket", env=env)
         manage("demo_setup", "--base-url", base_url, env=env)
         print(f"Serving seqvault at {base_url} (Ctrl-C stops it).", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             manage("runserver", f"127.0.0.1:{port}", "--noreload", env=env)
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -37,10 +37,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_DIR_NAME = ".venv-s3"
@@ -106,9 +106,25 @@ def _build_venv(python: str, venv: Path, lock: Path) -> None:
     _progress(f"installing {lock.name}")
     pip_install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
     # Every package is pinned with hashes in the lock: --no-deps keeps pip from resolving anew.
-    _run([*pip_install, "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r", str(lock)])
+    _run(
+        [
+            *pip_install,
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            str(lock),
+        ]
+    )
     _progress("prebuilding LocalStack's service catalogue index")
-    _run([str(venv / "bin" / "python"), str(BOOT_SCRIPT), "--build-catalog", str(venv / CATALOG_DIR_NAME)])
+    _run(
+        [
+            str(venv / "bin" / "python"),
+            str(BOOT_SCRIPT),
+            "--build-catalog",
+            str(venv / CATALOG_DIR_NAME),
+        ]
+    )
     _progress(f"{venv} ready in {time.monotonic() - started:.0f} s")
 
 
@@ -297,7 +313,9 @@ def _emulator_env(state_dir: Path, port: int, exit_with_parent: bool) -> dict[st
     return env
 
 
-def _spawn(venv: Path, state_dir: Path, port: int, exit_with_parent: bool) -> subprocess.Popen[bytes]:
+def _spawn(
+    venv: Path, state_dir: Path, port: int, exit_with_parent: bool
+) -> subprocess.Popen[bytes]:
     log_path = state_dir / "emulator.log"
     with open(log_path, "wb") as log:  # truncated per start, so its tail is about this run
         return subprocess.Popen(
@@ -510,10 +528,14 @@ def _cmd_stop(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devtools.s3_emulator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.s3_emulator", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--project-root", type=Path, default=PROJECT_ROOT)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("ensure", help="create or update .venv-s3").set_defaults(handler=_cmd_ensure)
+    commands.add_parser("ensure", help="create or update .venv-s3").set_defaults(
+        handler=_cmd_ensure
+    )
     for name, handler, text in (
         ("run", _cmd_run, "start, stay until SIGINT/SIGTERM, then stop"),
         ("start", _cmd_start, "start detached and print the endpoint URL"),

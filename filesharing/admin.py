@@ -98,8 +98,19 @@ class FileAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="files-{stamp}.csv"'
-        columns = ["id", "group", "name", "version", "status", "size", "sha256",
-                   "upload_requested_at", "verified_at", "released_at", "deleted_at"]
+        columns = [
+            "id",
+            "group",
+            "name",
+            "version",
+            "status",
+            "size",
+            "sha256",
+            "upload_requested_at",
+            "verified_at",
+            "released_at",
+            "deleted_at",
+        ]
         writer = csv.writer(response)
         writer.writerow(columns)
         for file in queryset.select_related("group"):

@@ -38,11 +38,11 @@ _UNRESERVED = "-_.~"
 
 
 def client() -> S3Client:
-    return storages["files"].connection.meta.client  # type: ignore[attr-defined, no-any-return]
+    return storages["files"].connection.meta.client  # type: ignore[attr-defined]
 
 
 def bucket() -> str:
-    return storages["files"].bucket_name  # type: ignore[attr-defined, no-any-return]
+    return storages["files"].bucket_name  # type: ignore[attr-defined]
 
 
 @contextmanager

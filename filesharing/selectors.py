@@ -14,21 +14,22 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFoundError
+from core.types import AnyUser
 from filesharing.models import File, MultipartUpload
 from groups.models import Group
-from groups.permissions import User, user_is_curator, user_is_pipeline
+from groups.permissions import user_is_curator, user_is_pipeline
 
 IN_PROGRESS = (File.Status.REQUESTED, File.Status.UPLOADED)
 
 
-def _readable_groups_filter(user: User) -> Q | None:
+def _readable_groups_filter(user: AnyUser) -> Q | None:
     """None means every group (curators and the pipeline)."""
     if user_is_curator(user) or user_is_pipeline(user):
         return None
     return Q(group__memberships__user_id=user.pk)
 
 
-def file_queryset_for_user(*, user: User) -> QuerySet[File]:
+def file_queryset_for_user(*, user: AnyUser) -> QuerySet[File]:
     files = File.objects.select_related("group", "uploader")
     if isinstance(user, AnonymousUser) or not user.is_authenticated:
         return files.filter(released_at__isnull=False)
@@ -38,7 +39,7 @@ def file_queryset_for_user(*, user: User) -> QuerySet[File]:
     return files.filter(readable | Q(released_at__isnull=False)).distinct()
 
 
-def file_get_for_user(*, file_id: uuid.UUID | str, user: User) -> File:
+def file_get_for_user(*, file_id: uuid.UUID | str, user: AnyUser) -> File:
     """The file, deleted or not, if the caller may see it; else NotFoundError."""
     try:
         return file_queryset_for_user(user=user).get(pk=file_id)
@@ -79,7 +80,7 @@ class FileFilters:
     all_versions: bool = False
 
 
-def file_list_for_user(*, user: User, filters: FileFilters) -> QuerySet[File]:
+def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]:
     files = file_queryset_for_user(user=user).filter(deleted_at__isnull=True)
     if filters.group_id is not None:
         files = files.filter(group_id=filters.group_id)

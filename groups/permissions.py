@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
+from core.types import Actor, AnyUser
 from groups.models import Group, Membership
 
 PIPELINE_PERMISSION = "groups.act_as_pipeline"
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def user_is_curator(user: User) -> bool:
+def user_is_curator(user: Actor) -> bool:
+    if user is None:
+        return False
     return bool(user.is_authenticated and getattr(user, "is_staff", False))
 
 
-def user_is_pipeline(user: User) -> bool:
-    return bool(user.is_authenticated and user.has_perm(PIPELINE_PERMISSION))  # type: ignore[union-attr]
+def user_is_pipeline(user: Actor) -> bool:
+    if user is None:
+        return False
+    return bool(user.is_authenticated and user.has_perm(PIPELINE_PERMISSION))
 
 
-def membership_role(*, user: User, group: Group) -> str | None:
+def membership_role(*, user: AnyUser, group: Group) -> str | None:
     if not user.is_authenticated:
         return None
     return (
@@ -29,7 +30,7 @@ def membership_role(*, user: User, group: Group) -> str | None:
     )
 
 
-def user_can_read_group(*, user: User, group: Group) -> bool:
+def user_can_read_group(*, user: AnyUser, group: Group) -> bool:
     return (
         user_is_curator(user)
         or user_is_pipeline(user)
@@ -37,5 +38,5 @@ def user_can_read_group(*, user: User, group: Group) -> bool:
     )
 
 
-def user_is_group_admin(*, user: User, group: Group) -> bool:
+def user_is_group_admin(*, user: AnyUser, group: Group) -> bool:
     return membership_role(user=user, group=group) == Membership.Role.ADMIN

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.contrib.auth.models import Permission, User
 from django.db import IntegrityError, transaction
 
 from core.audit import Actor, audit_event
@@ -12,7 +12,7 @@ from groups.permissions import user_is_curator, user_is_group_admin
 
 def group_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     institution: str = "",
     contact_email: str = "",
@@ -32,7 +32,9 @@ def group_create(
 
 
 def _require_admin(*, actor: Actor, group: Group) -> None:
-    if actor is None or not (user_is_group_admin(user=actor, group=group) or user_is_curator(actor)):
+    if actor is None or not (
+        user_is_group_admin(user=actor, group=group) or user_is_curator(actor)
+    ):
         raise ApplicationError(
             "not_group_admin", "Only the group's admins may manage its members.", status=403
         )
@@ -46,9 +48,7 @@ def group_member_add(*, actor: Actor, group: Group, username: str, role: str) ->
     return group_membership_set(actor=actor, group=group, user=user, role=role)
 
 
-def group_membership_set(
-    *, actor: Actor, group: Group, user: AbstractBaseUser, role: str
-) -> Membership:
+def group_membership_set(*, actor: Actor, group: Group, user: User, role: str) -> Membership:
     """Add `user` with `role`, or change the role. Callers check who may do it."""
     with transaction.atomic():
         membership, created = Membership.objects.select_for_update().get_or_create(
@@ -69,12 +69,12 @@ def group_membership_set(
     return membership
 
 
-def user_grant_pipeline_role(*, actor: Actor, user: AbstractBaseUser) -> None:
+def user_grant_pipeline_role(*, actor: Actor, user: User) -> None:
     permission = Permission.objects.get(
         codename="act_as_pipeline", content_type__app_label="groups"
     )
     with transaction.atomic():
-        user.user_permissions.add(permission)  # type: ignore[attr-defined]
+        user.user_permissions.add(permission)
         audit_event(actor=actor, action="user.pipeline_role_granted", obj=user)
 
 
@@ -86,7 +86,7 @@ def group_member_remove(*, actor: Actor, group: Group, username: str) -> None:
     group_membership_remove(actor=actor, group=group, user=user)
 
 
-def group_membership_remove(*, actor: Actor, group: Group, user: AbstractBaseUser) -> None:
+def group_membership_remove(*, actor: Actor, group: Group, user: User) -> None:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().filter(group=group, user=user).first()
         if membership is None:
@@ -105,13 +105,9 @@ def _keep_an_admin(*, group: Group, leaving: Membership, new_role: str | None) -
     """A group never loses its last admin: nobody could manage it afterwards."""
     if leaving.role != Membership.Role.ADMIN or new_role == Membership.Role.ADMIN:
         return
-    admins = Membership.objects.select_for_update().filter(
-        group=group, role=Membership.Role.ADMIN
-    )
+    admins = Membership.objects.select_for_update().filter(group=group, role=Membership.Role.ADMIN)
     if admins.exclude(pk=leaving.pk).count() == 0:
-        raise ApplicationError(
-            "last_admin", "A group must keep at least one admin.", status=409
-        )
+        raise ApplicationError("last_admin", "A group must keep at least one admin.", status=409)
 
 
 def group_set_quota(*, actor: Actor, group: Group, quota_bytes: int | None) -> Group:
@@ -133,9 +129,7 @@ def group_set_quota(*, actor: Actor, group: Group, quota_bytes: int | None) -> G
     return group
 
 
-def group_update(
-    *, actor: Actor, group: Group, institution: str, contact_email: str
-) -> Group:
+def group_update(*, actor: Actor, group: Group, institution: str, contact_email: str) -> Group:
     _require_admin(actor=actor, group=group)
     with transaction.atomic():
         group.institution = institution

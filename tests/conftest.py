@@ -127,4 +127,4 @@ def upload_file(
 
 @pytest.fixture
 def s3_client() -> Iterator[Any]:
-    yield s3.client()
+    return s3.client()

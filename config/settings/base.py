@@ -17,13 +17,13 @@ def env_str(name: str, default: str) -> str:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    value = os.environ.get(name, "")
+    return int(value) if value else default
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value in (None, ""):
+    value = os.environ.get(name, "")
+    if not value:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 

@@ -94,9 +94,7 @@ class FileListView(APIView):
         orphaned = serializers.BooleanField(required=False, allow_null=True, default=None)
         all_versions = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(
-        parameters=[FilterSerializer], responses=FileOutputSerializer(many=True)
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=FileOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -150,4 +148,6 @@ class FileDownloadView(APIView):
         presigned = file_download_url(file=file, actor=request.user)
         if request.query_params.get("redirect", "true").lower() in {"false", "0", "no"}:
             return Response({"url": presigned.url, "expiresAt": presigned.expires_at.isoformat()})
-        return Response(status=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": presigned.url})
+        return Response(
+            status=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": presigned.url}
+        )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -35,7 +35,7 @@ class UploadTicket:
     upload: s3.PresignedRequest
 
 
-def _check_actor(*, user: AbstractBaseUser, group: Group) -> None:
+def _check_actor(*, user: User, group: Group) -> None:
     if user_is_pipeline(user) or user_is_curator(user):
         return
     if not user_can_read_group(user=user, group=group):
@@ -110,9 +110,7 @@ def _next_versions(*, group: Group, specs: list[FileSpec]) -> list[int]:
     return [latest.get(spec.name, 0) + 1 if spec.name else 1 for spec in specs]
 
 
-def file_request_uploads(
-    *, group: Group, user: AbstractBaseUser, specs: list[FileSpec]
-) -> list[UploadTicket]:
+def file_request_uploads(*, group: Group, user: User, specs: list[FileSpec]) -> list[UploadTicket]:
     """Create one File per spec and a presigned PUT for each, all or nothing."""
     _check_actor(user=user, group=group)
     specs = _normalised(specs)

@@ -121,9 +121,12 @@ def file_verify(*, file_id: uuid.UUID | str, actor: Actor = None) -> File:
 
 def file_ids_awaiting_verification(*, limit: int = 500) -> list[str]:
     """Uploads nobody confirmed: checked on a schedule so they still settle."""
-    ids = File.objects.filter(status__in=PENDING, deleted_at__isnull=True).exclude(
-        multipart_uploads__status="pending"
-    ).order_by("upload_requested_at").values_list("pk", flat=True)[:limit]
+    ids = (
+        File.objects.filter(status__in=PENDING, deleted_at__isnull=True)
+        .exclude(multipart_uploads__status="pending")
+        .order_by("upload_requested_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return [str(pk) for pk in ids]
 
 

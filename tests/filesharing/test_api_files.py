@@ -73,7 +73,9 @@ def test_malformed_file_id_answers_404(submitter: Any) -> None:
 
 def test_confirm_before_upload_answers_409_file_not_uploaded(submitter: Any) -> None:
     [ticket] = submitter.client.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "numberFiles": 1}, format="json"
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "numberFiles": 1},
+        format="json",
     ).json()
     response = confirm(submitter, ticket["fileId"])
     assert response.status_code == 409
@@ -83,7 +85,9 @@ def test_confirm_before_upload_answers_409_file_not_uploaded(submitter: Any) -> 
 
 def test_download_of_an_unverified_file_answers_409(submitter: Any) -> None:
     [ticket] = submitter.client.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "numberFiles": 1}, format="json"
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "numberFiles": 1},
+        format="json",
     ).json()
     response = submitter.client.get(f"/api/files/{ticket['fileId']}/download")
     assert response.status_code == 409
@@ -109,7 +113,8 @@ def test_same_name_makes_a_new_version_and_never_overwrites(submitter: Any) -> N
 def test_listing_filters_and_paginates(submitter: Any, make_actor: Any) -> None:
     verified = upload_file(submitter, b"abc", name="v.fq")
     submitter.client.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "files": [{"name": "r.fq"}]},
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "files": [{"name": "r.fq"}]},
         format="json",
     )
     other = make_actor(group=None)
@@ -121,9 +126,12 @@ def test_listing_filters_and_paginates(submitter: Any, make_actor: Any) -> None:
     assert submitter.client.get("/api/files/?released=true").json()["count"] == 0
     assert submitter.client.get("/api/files/?released=false").json()["count"] == 2
     page = submitter.client.get("/api/files/?page_size=1").json()
-    assert page["count"] == 2 and len(page["results"]) == 1 and page["next"]
+    assert page["count"] == 2
+    assert len(page["results"]) == 1
+    assert page["next"]
     bad = submitter.client.get("/api/files/?status=lost")
-    assert bad.status_code == 400 and error_code(bad) == "invalid_input"
+    assert bad.status_code == 400
+    assert error_code(bad) == "invalid_input"
 
 
 def test_uploader_soft_deletes_and_the_object_stays(submitter: Any) -> None:
@@ -136,7 +144,8 @@ def test_uploader_soft_deletes_and_the_object_stays(submitter: Any) -> None:
     assert download.status_code == 409
     assert error_code(download) == "file_deleted"
     again = submitter.client.delete(f"/api/files/{body['fileId']}/")
-    assert again.status_code == 409 and error_code(again) == "file_deleted"
+    assert again.status_code == 409
+    assert error_code(again) == "file_deleted"
     assert s3.head(key=f"files/{body['fileId']}") is not None
     assert AuditEvent.objects.filter(action="file.deleted", object_id=body["fileId"]).count() == 1
 
@@ -145,7 +154,8 @@ def test_only_uploader_or_group_admin_may_delete(submitter: Any, make_actor: Any
     body = upload_file(submitter, b"data")
     member = make_actor(group=submitter.group, role=Membership.Role.MEMBER)
     refused = member.client.delete(f"/api/files/{body['fileId']}/")
-    assert refused.status_code == 403 and error_code(refused) == "not_allowed"
+    assert refused.status_code == 403
+    assert error_code(refused) == "not_allowed"
     admin = make_actor(group=submitter.group, role=Membership.Role.ADMIN)
     assert admin.client.delete(f"/api/files/{body['fileId']}/").status_code == 200
 
@@ -163,7 +173,8 @@ def test_deleting_the_newest_version_shows_the_previous_one(submitter: Any) -> N
 def test_confirm_is_idempotent_once_verified(submitter: Any) -> None:
     body = upload_file(submitter, b"data")
     again = confirm(submitter, body["fileId"])
-    assert again.status_code == 200 and again.json()["status"] == "verified"
+    assert again.status_code == 200
+    assert again.json()["status"] == "verified"
     assert AuditEvent.objects.filter(action="file.verified", object_id=body["fileId"]).count() == 1
 
 
@@ -171,6 +182,8 @@ def test_file_detail_shows_what_a_user_needs(submitter: Any) -> None:
     body = upload_file(submitter, b"xyz", name="d.fq")
     assert body["groupId"] == submitter.group.pk
     assert body["uploader"] == submitter.user.username
-    assert body["declaredSize"] == 3 and body["size"] == 3
+    assert body["declaredSize"] == 3
+    assert body["size"] == 3
     assert body["declaredSha256"] == sha256_hex(b"xyz")
-    assert body["verifiedAt"] is not None and body["deletedAt"] is None
+    assert body["verifiedAt"] is not None
+    assert body["deletedAt"] is None

@@ -54,7 +54,9 @@ def test_whole_flow_request_put_confirm_download_returns_the_same_bytes(submitte
     assert body["size"] == len(DATA)
     assert body["sha256"] == sha256_hex(DATA)
     facts = s3.head(key=f"files/{ticket['fileId']}")
-    assert facts is not None and facts.size == len(DATA) and facts.sha256_hex == sha256_hex(DATA)
+    assert facts is not None
+    assert facts.size == len(DATA)
+    assert facts.sha256_hex == sha256_hex(DATA)
 
     # and the download redirects to the same bytes
     download = submitter.client.get(f"/api/files/{ticket['fileId']}/download")
@@ -79,7 +81,14 @@ def test_whole_flow_request_put_confirm_download_returns_the_same_bytes(submitte
 def test_upload_url_signs_method_key_lifetime_and_declared_headers(submitter: Any) -> None:
     response = request_uploads(
         submitter,
-        [{"name": "a.bam", "size": 10, "sha256": sha256_hex(b"0123456789"), "contentType": "application/octet-stream"}],
+        [
+            {
+                "name": "a.bam",
+                "size": 10,
+                "sha256": sha256_hex(b"0123456789"),
+                "contentType": "application/octet-stream",
+            }
+        ],
     )
     [ticket] = response.json()
     parsed = parse_presigned(ticket["url"])
@@ -118,7 +127,9 @@ def test_number_files_creates_that_many_unnamed_files(submitter: Any) -> None:
 
 def test_sha256_may_be_declared_in_base64(submitter: Any) -> None:
     b64 = s3.sha256_b64(sha256_hex(DATA))
-    [ticket] = request_uploads(submitter, [{"name": "x.fq", "size": len(DATA), "sha256": b64}]).json()
+    [ticket] = request_uploads(
+        submitter, [{"name": "x.fq", "size": len(DATA), "sha256": b64}]
+    ).json()
     assert File.objects.get(pk=ticket["fileId"]).declared_sha256 == sha256_hex(DATA)
     assert put_with_ticket(ticket, DATA).status_code == 200
 
@@ -150,7 +161,8 @@ def test_a_second_put_to_the_same_url_fails_and_keeps_the_first_bytes(submitter:
     second = put_with_ticket(ticket, b"overwrite attempt")
     assert second.status_code == 412
     facts = s3.head(key=f"files/{ticket['fileId']}")
-    assert facts is not None and facts.size == len(DATA)
+    assert facts is not None
+    assert facts.size == len(DATA)
 
 
 def test_an_expired_upload_url_is_refused(submitter: Any) -> None:
@@ -186,7 +198,8 @@ def test_object_differing_from_the_declaration_ends_failed_with_a_reason(
     assert body["size"] is None
     assert "differs from the declared" in body["failureReason"]
     again = confirm(submitter, ticket["fileId"])
-    assert again.status_code == 409 and error_code(again) == "file_failed"
+    assert again.status_code == 409
+    assert error_code(again) == "file_failed"
 
 
 def test_undeclared_file_gets_its_sha256_recorded(submitter: Any) -> None:
@@ -233,7 +246,9 @@ def test_unknown_group_answers_404(submitter: Any) -> None:
 
 def test_foreign_group_answers_404_and_stores_nothing(submitter: Any, stranger: Any) -> None:
     response = stranger.client.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "numberFiles": 1}, format="json"
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "numberFiles": 1},
+        format="json",
     )
     assert response.status_code == 404
     assert error_code(response) == "group_not_found"
@@ -242,7 +257,9 @@ def test_foreign_group_answers_404_and_stores_nothing(submitter: Any, stranger: 
 
 def test_anonymous_caller_answers_401(anonymous: Any, submitter: Any) -> None:
     response = anonymous.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "numberFiles": 1}, format="json"
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "numberFiles": 1},
+        format="json",
     )
     assert response.status_code == 401
     assert error_code(response) == "not_authenticated"
@@ -251,7 +268,9 @@ def test_anonymous_caller_answers_401(anonymous: Any, submitter: Any) -> None:
 def test_pipeline_may_request_uploads_for_any_group(make_actor: Any, submitter: Any) -> None:
     pipeline = make_actor(pipeline=True)
     response = pipeline.client.post(
-        "/api/files/request-uploads", {"groupId": submitter.group.pk, "numberFiles": 1}, format="json"
+        "/api/files/request-uploads",
+        {"groupId": submitter.group.pk, "numberFiles": 1},
+        format="json",
     )
     assert response.status_code == 200
     assert File.objects.get().uploader == pipeline.user
@@ -337,7 +356,9 @@ def test_exactly_1000_files_are_accepted(submitter: Any) -> None:
         {"files": [{"name": "a.fq", "sha256": "abc"}]},
     ],
 )
-def test_malformed_bodies_answer_400_and_store_nothing(submitter: Any, body: dict[str, Any]) -> None:
+def test_malformed_bodies_answer_400_and_store_nothing(
+    submitter: Any, body: dict[str, Any]
+) -> None:
     response = submitter.client.post(
         "/api/files/request-uploads", {"groupId": submitter.group.pk, **body}, format="json"
     )
