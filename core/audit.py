@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import models
 
+from core.bulk import bulk_insert
 from core.models import AuditEvent
 from core.types import Actor
 
@@ -54,4 +55,5 @@ def audit_events_bulk(
         )
         for obj in objects
     ]
-    return AuditEvent.objects.bulk_create(rows)
+    bulk_insert(rows)
+    return rows

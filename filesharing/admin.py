@@ -76,14 +76,14 @@ class FileAdmin(admin.ModelAdmin):
                 action(file)
                 done += 1
             except ApplicationError as exc:
-                self.message_user(request, f"{file.id}: {exc.message}", messages.WARNING)
+                self.message_user(request, f"File {file.id}: {exc.message}", messages.WARNING)
         self.message_user(request, f"{done} file(s) processed.", messages.SUCCESS)
 
     @admin.action(description="Re-verify against S3")
     def reverify(self, request: HttpRequest, queryset: QuerySet[File]) -> None:
         for file in queryset:
             outcome = file_reverify(file_id=file.pk, actor=request.user)
-            self.message_user(request, f"{file.id}: {outcome}")
+            self.message_user(request, f"File {file.id}: {outcome}")
 
     @admin.action(description="Soft delete (hide, keep bytes)")
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[File]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from botocore.config import Config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -132,8 +133,14 @@ STORAGES: dict[str, dict[str, Any]] = {
             "region_name": S3_REGION,
             "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
-            "signature_version": "s3v4",
-            "addressing_style": S3_ADDRESSING_STYLE,
+            "client_config": Config(
+                signature_version="s3v4",
+                s3={"addressing_style": S3_ADDRESSING_STYLE},
+                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
+                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
+                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+                max_pool_connections=env_int("S3_MAX_POOL_CONNECTIONS", 32),
+            ),
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,

@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.audit import audit_events_bulk
+from core.bulk import bulk_insert
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File
@@ -133,7 +134,7 @@ def file_request_uploads(*, group: Group, user: User, specs: list[FileSpec]) -> 
             )
             for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
         ]
-        File.objects.bulk_create(files)
+        bulk_insert(files)
         audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
     return [
         UploadTicket(
@@ -144,6 +145,7 @@ def file_request_uploads(*, group: Group, user: User, specs: list[FileSpec]) -> 
                 sha256_hex=file.declared_sha256 or None,
                 content_type=file.content_type or None,
                 lifetime=settings.UPLOAD_URL_LIFETIME,
+                now=now,
             ),
         )
         for file in files

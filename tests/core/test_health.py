@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_reports_every_part(anonymous: Any) -> None:
+    response = anonymous.get("/api/health/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "storage": "ok",
+        "broker": "inline",
+    }
+
+
+def test_health_checks_the_broker_when_tasks_are_queued(anonymous: Any) -> None:
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        response = anonymous.get("/api/health/")
+    assert response.json()["broker"] == "ok"
+
+
+def test_health_answers_503_naming_the_broker_when_it_is_down(anonymous: Any) -> None:
+    with override_settings(
+        CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL="redis://127.0.0.1:1/0"
+    ):
+        response = anonymous.get("/api/health/")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["broker"].startswith("down")
+    assert response.json()["storage"] == "ok"
+
+
+def test_health_answers_503_naming_storage_when_s3_is_down(anonymous: Any) -> None:
+    storages = {**settings.STORAGES}
+    storages["files"] = {
+        **storages["files"],
+        "OPTIONS": {**storages["files"]["OPTIONS"], "endpoint_url": "http://127.0.0.1:1"},
+    }
+    with override_settings(STORAGES=storages):
+        response = anonymous.get("/api/health/")
+    assert response.status_code == 503
+    assert response.json()["storage"].startswith("down")
+    assert response.json()["database"] == "ok"

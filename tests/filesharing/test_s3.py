@@ -1,0 +1,134 @@
+"""filesharing/s3.py: our SigV4 signer, bucket preparation and error translation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from core.errors import ApplicationError, StorageUnavailableError
+from filesharing import s3
+
+
+def test_our_signature_equals_botocore_for_the_same_request() -> None:
+    # given a URL that botocore signed
+    theirs = s3.client().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": s3.bucket(),
+            "Key": "files/abc",
+            "VersionId": "v1",
+            "ResponseContentDisposition": 'attachment; filename="a.fq"',
+        },
+        ExpiresIn=300,
+    )
+    signed_at = datetime.strptime(theirs.split("X-Amz-Date=")[1][:16], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=UTC
+    )
+    # when our signer signs the same request at the same instant
+    ours = s3.presign_get(
+        key="files/abc",
+        lifetime=timedelta(minutes=5),
+        version_id="v1",
+        content_disposition='attachment; filename="a.fq"',
+        now=signed_at,
+    )
+    # then the signatures agree
+    assert _signature(ours.url) == _signature(theirs)
+
+
+def _signature(url: str) -> str:
+    return url.rsplit("X-Amz-Signature=", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("A" * 64, "a" * 64),
+        (
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+    ],
+)
+def test_sha256_accepted_in_hex_or_base64(value: str, expected: str) -> None:
+    assert s3.sha256_hex_from_any(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "xyz", "A" * 63, "QUJD"])
+def test_other_digests_are_refused(value: str) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        s3.sha256_hex_from_any(value)
+    assert caught.value.code == "invalid_sha256"
+
+
+def test_setup_bucket_is_idempotent_and_configures_everything(s3_client: Any) -> None:
+    first = s3.bucket_setup(web_origins=["https://seqvault.example.org"])
+    second = s3.bucket_setup(web_origins=["https://seqvault.example.org"])
+    assert "created bucket" not in " ".join(second)
+    assert first[-4:] == second[-4:]
+    name = s3.bucket()
+    assert s3_client.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    [rule] = s3_client.get_bucket_cors(Bucket=name)["CORSRules"]
+    assert rule["AllowedOrigins"] == ["https://seqvault.example.org"]
+    assert "ETag" in rule["ExposeHeaders"]
+    assert set(rule["AllowedMethods"]) == {"GET", "PUT", "HEAD"}
+    policy = json.loads(s3_client.get_bucket_policy(Bucket=name)["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == f"arn:aws:s3:::{name}/files/*"
+    assert statement["Condition"] == {"StringEquals": {"s3:ExistingObjectTag/public": "true"}}
+    [lifecycle] = s3_client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert lifecycle["Status"] == "Enabled"
+    s3.bucket_setup(web_origins=["http://127.0.0.1:8000"])
+
+
+def test_unreachable_store_becomes_storage_unavailable() -> None:
+    with (
+        mock.patch.object(
+            s3.client(), "head_object", side_effect=EndpointConnectionError(endpoint_url="http://x")
+        ),
+        pytest.raises(StorageUnavailableError) as caught,
+    ):
+        s3.head(key="files/x")
+    assert caught.value.code == "storage_unavailable"
+    assert caught.value.status_code == 503
+
+
+def test_s3_server_errors_become_storage_unavailable_and_refusals_storage_error() -> None:
+    server_error = ClientError(
+        {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "HeadObject",
+    )
+    refused = ClientError(
+        {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+        "HeadObject",
+    )
+    with (
+        mock.patch.object(s3.client(), "head_object", side_effect=server_error),
+        pytest.raises(StorageUnavailableError),
+    ):
+        s3.head(key="files/x")
+    with (
+        mock.patch.object(s3.client(), "head_object", side_effect=refused),
+        pytest.raises(ApplicationError) as caught,
+    ):
+        s3.head(key="files/x")
+    assert caught.value.code == "storage_error"
+
+
+def test_missing_object_is_none() -> None:
+    assert s3.head(key="files/does-not-exist") is None
+
+
+def test_tags_round_trip(s3_client: Any) -> None:
+    s3_client.put_object(Bucket=s3.bucket(), Key="files/tagged", Body=b"x")
+    s3.set_object_tags(key="files/tagged", tags={"public": "true"})
+    assert s3.object_tags(key="files/tagged") == {"public": "true"}
