@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.core.files.storage import storages
 
 from core.errors import ApplicationError, StorageUnavailableError
@@ -119,6 +120,12 @@ class _Signer:
         parts = urlsplit(probe)
         self.scheme, self.host = parts.scheme, parts.netloc
         self.path_prefix = parts.path[: -len("files/probe")]
+        if settings.S3_PRESIGN_ENDPOINT_URL:
+            # Clients reach S3 under another name than the server does (e.g. a container
+            # network): the signature covers the host, so sign for the clients' name.
+            public = urlsplit(settings.S3_PRESIGN_ENDPOINT_URL)
+            self.scheme, self.host = public.scheme, public.netloc
+            self.path_prefix = public.path.rstrip("/") + self.path_prefix
         self._keys: dict[tuple[str, str], bytes] = {}
         self._queries: dict[tuple[Any, ...], str] = {}
 

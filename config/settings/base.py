@@ -9,6 +9,7 @@ from typing import Any
 
 import dj_database_url
 from botocore.config import Config
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -119,6 +120,8 @@ S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_BUCKET = env_str("S3_BUCKET", "seqvault")
 S3_REGION = env_str("S3_REGION", "us-east-1")
 S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE", "path")
+# Where clients reach S3 when that differs from S3_ENDPOINT_URL (presigned URLs are signed for it).
+S3_PRESIGN_ENDPOINT_URL = os.environ.get("S3_PRESIGN_ENDPOINT_URL") or None
 # Base URL of publicly readable objects (released files); defaults to the endpoint's bucket URL.
 S3_PUBLIC_URL_BASE = os.environ.get("S3_PUBLIC_URL_BASE") or None
 
@@ -162,6 +165,20 @@ ORPHAN_RETENTION = timedelta(days=env_int("ORPHAN_RETENTION_DAYS", 7))
 WEB_ORIGINS = env_list("WEB_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
 API_TOKEN_DEFAULT_LIFETIME = timedelta(days=env_int("API_TOKEN_DEFAULT_LIFETIME_DAYS", 90))
 
+# --- Multipart uploads ----------------------------------------------------------------------
+# Part size when the client asks for none; grown for files that would need over 10,000 parts.
+MULTIPART_DEFAULT_PART_SIZE = env_int("MULTIPART_DEFAULT_PART_SIZE", 16 * 1024**2)
+# Part URLs are short-lived; a client asks again for a fresh one (S3 checks expiry at the start).
+MULTIPART_PART_URL_LIFETIME = timedelta(
+    seconds=env_int("MULTIPART_PART_URL_LIFETIME_SECONDS", 15 * 60)
+)
+# A pending multipart upload with no request for this long is aborted in S3 (`cancelled`).
+MULTIPART_STALE_AFTER = timedelta(seconds=env_int("MULTIPART_STALE_AFTER_SECONDS", 72 * 3600))
+# The verifier streams completed objects up to this size through SHA-256 (default: all).
+MULTIPART_VERIFY_HASH_MAX_BYTES = env_int("MULTIPART_VERIFY_HASH_MAX_BYTES", MAX_FILE_SIZE)
+# Multipart uploads a group may have open at once; beyond it, 429 with Retry-After.
+MAX_PENDING_UPLOADS_PER_GROUP = env_int("MAX_PENDING_UPLOADS_PER_GROUP", 20)
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -177,6 +194,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "verify-unconfirmed-files": {
         "task": "filesharing.tasks.verify_unconfirmed_files_task",
         "schedule": timedelta(minutes=5),
+    },
+    "cleanup-stale-uploads": {
+        "task": "filesharing.tasks.cleanup_stale_uploads_task",
+        "schedule": timedelta(minutes=15),
     },
 }
 
@@ -205,21 +226,40 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# --- OIDC (on when OIDC_OP_ISSUER or the endpoint variables are set) -------------------------
+# --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------
+# Read by mozilla-django-oidc; every variable is described in docs/authentication.md.
 OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
 OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
 OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
 OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
-OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+# None, not "": the library tells "no JWKS endpoint" by `is None`.
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT") or None
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your institution")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH", False)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)  # the library's default waits forever
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT)
 if OIDC_ENABLED:
+    _oidc_required = {
+        "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_OP_USER_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    }
+    if OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
+        _oidc_required["OIDC_OP_JWKS_ENDPOINT"] = OIDC_OP_JWKS_ENDPOINT or ""
+    if _oidc_missing := [name for name, value in _oidc_required.items() if not value]:
+        # Fail at start-up rather than at the first sign-in.
+        raise ImproperlyConfigured(
+            "OIDC is on (OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) but "
+            f"{', '.join(_oidc_missing)} {'is' if len(_oidc_missing) == 1 else 'are'} not."
+        )
     AUTHENTICATION_BACKENDS.append("accounts.oidc.SubjectOIDCBackend")
     REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].append(  # type: ignore[attr-defined]
-        "mozilla_django_oidc.contrib.drf.OIDCAuthentication"
+        "accounts.oidc.OidcBearerAuthentication"
     )
     OIDC_DRF_AUTH_BACKEND = "accounts.oidc.SubjectOIDCBackend"
 

@@ -132,3 +132,26 @@ def test_tags_round_trip(s3_client: Any) -> None:
     s3_client.put_object(Bucket=s3.bucket(), Key="files/tagged", Body=b"x")
     s3.set_object_tags(key="files/tagged", tags={"public": "true"})
     assert s3.object_tags(key="files/tagged") == {"public": "true"}
+
+
+@pytest.mark.django_db
+def test_urls_are_signed_for_the_clients_endpoint_when_it_differs(submitter: Any) -> None:
+    # given clients that reach S3 as "localhost" while the server uses 127.0.0.1
+    from django.conf import settings
+    from django.test import override_settings
+
+    public = settings.S3_ENDPOINT_URL.replace("127.0.0.1", "localhost")
+    with override_settings(S3_PRESIGN_ENDPOINT_URL=public):
+        s3._local.__dict__.clear()
+        try:
+            upload = s3.presign_put(
+                key="files/aliased", size=3, sha256_hex=None, content_type=None,
+                lifetime=timedelta(minutes=1),
+            )
+        finally:
+            s3._local.__dict__.clear()
+    # then the URL names the clients' host and S3 accepts the signature
+    assert upload.url.startswith(f"{public}/{s3.bucket()}/files/aliased?")
+    import requests
+
+    assert requests.put(upload.url, data=b"abc", headers=upload.headers, timeout=10).status_code == 200
