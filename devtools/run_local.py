@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.s3_emulator import ensure_venv, start_emulator
+from devtools.s3_emulator import ensure_venv, running_emulator, start_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -26,6 +26,9 @@ def main() -> int:
     database = VAR / "local.sqlite3"
     database.unlink(missing_ok=True)
     print("Starting from a clean state: the S3 emulator keeps no data across restarts.")
+    if (leftover := running_emulator(VAR / "s3")) is not None:
+        print(f"Stopping the emulator a previous run left behind (pid {leftover.pid}).")
+        leftover.stop()
     with start_emulator(ROOT, VAR / "s3") as emulator:
         base_url = f"http://127.0.0.1:{port}"
         env = {
