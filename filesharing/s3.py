@@ -29,6 +29,7 @@ from core.errors import ApplicationError, StorageUnavailableError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 PUBLIC_TAG = ("public", "true")
 MULTIPART_ABORT_DAYS = 7
@@ -481,9 +482,9 @@ def multipart_list_parts(*, key: str, upload_id: str) -> list[PartFacts]:
 
 def multipart_complete(*, key: str, upload_id: str, parts: list[PartFacts]) -> CompletedUpload:
     """Assemble the object. boto3 raises on S3's "200 OK with an error body" answer."""
-    listed: list[dict[str, Any]] = []
+    listed: list[CompletedPartTypeDef] = []
     for part in parts:
-        entry: dict[str, Any] = {"PartNumber": part.number, "ETag": f'"{part.etag}"'}
+        entry: CompletedPartTypeDef = {"PartNumber": part.number, "ETag": f'"{part.etag}"'}
         if part.sha256_hex:
             entry["ChecksumSHA256"] = sha256_b64(part.sha256_hex)
         listed.append(entry)

@@ -17,7 +17,7 @@ from core.errors import NotFoundError
 from core.types import AnyUser
 from filesharing.models import File, MultipartUpload
 from groups.models import Group
-from groups.permissions import user_is_curator, user_is_pipeline
+from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
 
 IN_PROGRESS = (File.Status.REQUESTED, File.Status.UPLOADED)
 
@@ -108,7 +108,15 @@ def group_storage_used(*, group: Group, now: datetime | None = None) -> int:
     plus the declared sizes of uploads still in progress."""
     now = now or timezone.now()
     stored = Q(status=File.Status.VERIFIED)
-    reserved = Q(status__in=IN_PROGRESS, upload_deadline__gt=now)
+    # An open multipart upload keeps its reservation past the file's deadline: a terabyte can
+    # take longer than a day to send, and the upload is only abandoned once it goes stale.
+    open_multipart = Exists(
+        MultipartUpload.objects.filter(
+            file_id=OuterRef("pk"),
+            status__in=[MultipartUpload.Status.PENDING, MultipartUpload.Status.UPLOADED],
+        )
+    )
+    reserved = Q(status__in=IN_PROGRESS) & (Q(upload_deadline__gt=now) | Q(open_multipart))
     totals = File.objects.filter(group=group).aggregate(
         stored=Coalesce(Sum("size", filter=stored), 0),
         reserved=Coalesce(Sum("declared_size", filter=reserved), 0),
@@ -118,3 +126,24 @@ def group_storage_used(*, group: Group, now: datetime | None = None) -> int:
 
 def multipart_upload_open_for_file(*, file: File) -> MultipartUpload | None:
     return file.multipart_uploads.filter(status=MultipartUpload.Status.PENDING).first()
+
+
+def multipart_upload_get_for_user(*, upload_id: uuid.UUID | str, user: AnyUser) -> MultipartUpload:
+    """An upload of a file in one of the caller's groups; else the same 404 as a missing one."""
+    try:
+        upload = MultipartUpload.objects.select_related("file", "file__group").get(pk=upload_id)
+    except (MultipartUpload.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise NotFoundError("multipart_upload", upload_id) from None
+    if not user_can_read_group(user=user, group=upload.file.group):
+        raise NotFoundError("multipart_upload", upload_id)
+    return upload
+
+
+def multipart_uploads_of_file(
+    *, file: File, user: AnyUser, status: str | None = None
+) -> QuerySet[MultipartUpload]:
+    """Uploads are the group's business: others (even readers of a released file) get a 404."""
+    if not user_can_read_group(user=user, group=file.group):
+        raise NotFoundError("file", file.pk)
+    uploads = file.multipart_uploads.order_by("-created_at")
+    return uploads.filter(status=status) if status else uploads

@@ -16,6 +16,7 @@ from filesharing.models import File
 from filesharing.selectors import FileFilters, file_get_for_user, file_list_for_user
 from filesharing.services import (
     FileSpec,
+    UploadTicket,
     file_confirm,
     file_download_url,
     file_request_uploads,
@@ -29,6 +30,12 @@ class RequestUploadsView(APIView):
         groupId = serializers.IntegerField(min_value=1)
         numberFiles = serializers.IntegerField(min_value=1, required=False)
         files = FileSpecListField(required=False)
+        dedup = serializers.BooleanField(
+            required=False,
+            default=True,
+            help_text="Answer a verified file of the group with the same sha256 and size "
+            "(`deduplicated: true`, no URL) instead of a new upload. Also `?dedup=false`.",
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if ("numberFiles" in attrs) == ("files" in attrs):
@@ -39,6 +46,7 @@ class RequestUploadsView(APIView):
         fileId = serializers.UUIDField(source="file.id")
         name = serializers.CharField(source="file.name")
         version = serializers.IntegerField(source="file.version")
+        deduplicated = serializers.BooleanField(required=False)
 
     @extend_schema(request=InputSerializer, responses={200: TicketSerializer(many=True)})
     def post(self, request: Request) -> Response:
@@ -49,21 +57,34 @@ class RequestUploadsView(APIView):
             group=group,
             user=request.user,  # type: ignore[arg-type]
             specs=self._specs(data.validated_data),
+            dedup=data.validated_data["dedup"]
+            and request.query_params.get("dedup", "").lower() not in {"false", "0", "no"},
         )
         # Built by hand rather than by TicketSerializer: this answer can hold 1,000 items.
-        body = [
-            {
-                "fileId": str(ticket.file.id),
-                "name": ticket.file.name,
-                "version": ticket.file.version,
-                "url": ticket.upload.url,
-                "method": ticket.upload.method,
-                "headers": ticket.upload.headers,
-                "expiresAt": ticket.upload.expires_at.isoformat(),
-            }
-            for ticket in tickets
-        ]
+        body = [self._ticket(ticket) for ticket in tickets]
         return Response(body)
+
+    @staticmethod
+    def _ticket(ticket: UploadTicket) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "fileId": str(ticket.file.id),
+            "name": ticket.file.name,
+            "version": ticket.file.version,
+        }
+        if ticket.upload is None:
+            return item | {
+                "deduplicated": True,
+                "url": None,
+                "method": None,
+                "headers": {},
+                "expiresAt": None,
+            }
+        return item | {
+            "url": ticket.upload.url,
+            "method": ticket.upload.method,
+            "headers": ticket.upload.headers,
+            "expiresAt": ticket.upload.expires_at.isoformat(),
+        }
 
     @staticmethod
     def _specs(validated: dict[str, Any]) -> list[FileSpec]:

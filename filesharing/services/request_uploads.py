@@ -1,4 +1,8 @@
-"""Loculus's request-uploads: File rows first, then presigned PUTs straight to S3."""
+"""Loculus's request-uploads: File rows first, then presigned PUTs straight to S3.
+
+A file whose SHA-256 and size equal a verified file of the same group is not stored again: its
+ticket names that file, with `deduplicated` set and no URL (unless the request says dedup=false).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core.audit import audit_events_bulk
+from core.audit import audit_event, audit_events_bulk
 from core.bulk import bulk_insert
 from core.errors import ApplicationError
 from filesharing import s3
@@ -33,7 +37,8 @@ class FileSpec:
 @dataclass(frozen=True)
 class UploadTicket:
     file: File
-    upload: s3.PresignedRequest
+    upload: s3.PresignedRequest | None  # None when deduplicated: nothing to send
+    deduplicated: bool = False
 
 
 def _check_actor(*, user: User, group: Group) -> None:
@@ -111,14 +116,59 @@ def _next_versions(*, group: Group, specs: list[FileSpec]) -> list[int]:
     return [latest.get(spec.name, 0) + 1 if spec.name else 1 for spec in specs]
 
 
-def file_request_uploads(*, group: Group, user: User, specs: list[FileSpec]) -> list[UploadTicket]:
-    """Create one File per spec and a presigned PUT for each, all or nothing."""
+def _duplicates(*, group: Group, specs: list[FileSpec]) -> dict[tuple[str, int], File]:
+    """Verified, live files of the group by (sha256, size); the latest verified one wins."""
+    digests = {spec.sha256 for spec in specs if spec.sha256 and spec.size is not None}
+    if not digests:
+        return {}
+    found: dict[tuple[str, int], File] = {}
+    candidates = File.objects.filter(
+        group=group, status=File.Status.VERIFIED, deleted_at__isnull=True, sha256__in=digests
+    ).order_by("verified_at")
+    for file in candidates:
+        assert file.size is not None
+        found[(file.sha256, file.size)] = file
+    return found
+
+
+def _deduplicate(
+    *, group: Group, user: User, specs: list[FileSpec]
+) -> tuple[dict[int, File], list[FileSpec]]:
+    """Split the specs into those an existing file answers (by index) and those to store."""
+    existing = _duplicates(group=group, specs=specs)
+    reused: dict[int, File] = {}
+    new: list[FileSpec] = []
+    for index, spec in enumerate(specs):
+        match = None
+        if spec.sha256 and spec.size is not None:
+            match = existing.get((spec.sha256, spec.size))
+        if match is None:
+            new.append(spec)
+        else:
+            reused[index] = match
+            audit_event(
+                actor=user,
+                action="file.deduplicated",
+                obj=match,
+                details={"requestedName": spec.name or ""},
+            )
+    return reused, new
+
+
+def file_request_uploads(
+    *, group: Group, user: User, specs: list[FileSpec], dedup: bool = True
+) -> list[UploadTicket]:
+    """Create one File per spec and a presigned PUT for each, all or nothing; with `dedup`,
+    specs whose content the group already holds, verified, answer that file instead."""
     _check_actor(user=user, group=group)
-    specs = _normalised(specs)
+    all_specs = _normalised(specs)
     now = timezone.now()
     with transaction.atomic():
         # The group row serialises version numbers and quota checks between requests.
         group = Group.objects.select_for_update().get(pk=group.pk)
+        reused, specs = (
+            _deduplicate(group=group, user=user, specs=all_specs) if dedup else ({}, all_specs)
+        )
         _check_quota(group=group, specs=specs, now=now)
         deadline = now + settings.UPLOAD_DEADLINE
         files = [
@@ -134,19 +184,27 @@ def file_request_uploads(*, group: Group, user: User, specs: list[FileSpec]) -> 
             )
             for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
         ]
-        bulk_insert(files)
-        audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
+        if files:
+            bulk_insert(files)
+            audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
+    created = iter(files)
     return [
-        UploadTicket(
-            file=file,
-            upload=s3.presign_put(
-                key=file.key,
-                size=file.declared_size,
-                sha256_hex=file.declared_sha256 or None,
-                content_type=file.content_type or None,
-                lifetime=settings.UPLOAD_URL_LIFETIME,
-                now=now,
-            ),
-        )
-        for file in files
+        UploadTicket(file=reused[index], upload=None, deduplicated=True)
+        if index in reused
+        else _ticket(next(created), now=now)
+        for index in range(len(all_specs))
     ]
+
+
+def _ticket(file: File, *, now: datetime) -> UploadTicket:
+    return UploadTicket(
+        file=file,
+        upload=s3.presign_put(
+            key=file.key,
+            size=file.declared_size,
+            sha256_hex=file.declared_sha256 or None,
+            content_type=file.content_type or None,
+            lifetime=settings.UPLOAD_URL_LIFETIME,
+            now=now,
+        ),
+    )

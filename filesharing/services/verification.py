@@ -14,6 +14,7 @@ from filesharing import s3
 from filesharing.models import File
 
 PENDING = (File.Status.REQUESTED, File.Status.UPLOADED)
+MULTIPART_IN_FLIGHT = ("pending", "uploaded")
 
 
 def _refuse_unusable(file: File) -> None:
@@ -89,6 +90,9 @@ def file_verify(*, file_id: uuid.UUID | str, actor: Actor = None) -> File:
         file = File.objects.select_for_update().get(pk=file_id)
         if file.status not in PENDING:
             return file
+        if file.multipart_uploads.filter(status__in=MULTIPART_IN_FLIGHT).exists():
+            # Its multipart upload settles it, with the whole-file hash (services/multipart).
+            return file
         now = timezone.now()
         if facts is None:
             if now < file.upload_deadline:
@@ -123,7 +127,7 @@ def file_ids_awaiting_verification(*, limit: int = 500) -> list[str]:
     """Uploads nobody confirmed: checked on a schedule so they still settle."""
     ids = (
         File.objects.filter(status__in=PENDING, deleted_at__isnull=True)
-        .exclude(multipart_uploads__status="pending")
+        .exclude(multipart_uploads__status__in=MULTIPART_IN_FLIGHT)
         .order_by("upload_requested_at")
         .values_list("pk", flat=True)[:limit]
     )
