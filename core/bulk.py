@@ -37,7 +37,7 @@ def bulk_insert(objects: Sequence[ModelT]) -> Sequence[ModelT]:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objects:
                 for field in stamped:
                     field.pre_save(obj, add=True)

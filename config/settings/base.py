@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "groups",
     "filesharing",
     "submissions",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +139,7 @@ STORAGES: dict[str, dict[str, Any]] = {
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
             "client_config": Config(
                 signature_version="s3v4",
-                s3={"addressing_style": S3_ADDRESSING_STYLE},
+                s3={"addressing_style": S3_ADDRESSING_STYLE},  # type: ignore[arg-type]
                 connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
                 read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
                 retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
@@ -179,6 +180,29 @@ MULTIPART_VERIFY_HASH_MAX_BYTES = env_int("MULTIPART_VERIFY_HASH_MAX_BYTES", MAX
 # Multipart uploads a group may have open at once; beyond it, 429 with Retry-After.
 MAX_PENDING_UPLOADS_PER_GROUP = env_int("MAX_PENDING_UPLOADS_PER_GROUP", 20)
 
+# --- Sequence entries -----------------------------------------------------------------------
+# Organisms (metadata schema, file categories) in YAML or JSON; the first one is the default.
+ORGANISMS_CONFIG = env_str("ORGANISMS_CONFIG", str(BASE_DIR / "config" / "organisms.yaml"))
+ACCESSION_PREFIX = env_str("ACCESSION_PREFIX", "SV_")
+# Presigned GETs handed to the preprocessing pipeline with each unprocessed entry.
+PIPELINE_READ_URL_LIFETIME = timedelta(
+    seconds=env_int("PIPELINE_READ_URL_LIFETIME_SECONDS", 30 * 60)
+)
+MAX_ENTRIES_PER_PIPELINE_REQUEST = env_int("MAX_ENTRIES_PER_PIPELINE_REQUEST", 10_000)
+# S3 requests run at once when many files are checked (verification at submit, reconciliation).
+S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
+# Orphaned files are reported daily; with cleanup on, a file reported (marked) on one run and
+# still attached to nothing on the next is removed from S3.
+ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
+
+# --- Web pages ------------------------------------------------------------------------------
+# The browser's uploader (static/web/upload.js): parts sent at once over all files, files
+# worked on at once, the size up to which a file goes in one PUT, and attempts per part.
+WEB_UPLOAD_PARTS_IN_FLIGHT = env_int("WEB_UPLOAD_PARTS_IN_FLIGHT", 4)
+WEB_UPLOAD_FILES_IN_FLIGHT = env_int("WEB_UPLOAD_FILES_IN_FLIGHT", 3)
+WEB_UPLOAD_SINGLE_PUT_MAX_BYTES = env_int("WEB_UPLOAD_SINGLE_PUT_MAX_BYTES", 16 * 1024**2)
+WEB_UPLOAD_MAX_ATTEMPTS = env_int("WEB_UPLOAD_MAX_ATTEMPTS", 6)
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -198,6 +222,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "cleanup-stale-uploads": {
         "task": "filesharing.tasks.cleanup_stale_uploads_task",
         "schedule": timedelta(minutes=15),
+    },
+    "reconcile-public-tags": {
+        "task": "submissions.tasks.reconcile_public_tags_task",
+        "schedule": timedelta(hours=1),
+    },
+    "report-orphaned-files": {
+        "task": "submissions.tasks.report_orphaned_files_task",
+        "schedule": timedelta(days=1),
     },
 }
 

@@ -57,10 +57,10 @@ class FileSpecListField(serializers.Field):
     def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
         if not isinstance(data, list) or not data:
             raise serializers.ValidationError("A non-empty list of {name, size, sha256} objects.")
-        errors = {}
+        errors: dict[str, Any] = {}
         for index, item in enumerate(data):
             if item_errors := _item_errors(item):
-                errors[index] = item_errors
+                errors[str(index)] = item_errors
         if errors:
             raise serializers.ValidationError(errors)
         return data

@@ -21,7 +21,9 @@ COMPOSE = shutil.which("docker-compose")
 @pytest.fixture(scope="module")
 def compose_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if COMPOSE is None:
-        pytest.fail("docker-compose is not installed (apt-get install docker-compose); .ci/run installs it")
+        pytest.fail(
+            "docker-compose is not installed (apt-get install docker-compose); .ci/run installs it"
+        )
     workdir = tmp_path_factory.mktemp("compose")
     for name in ("docker-compose.yml", "Dockerfile"):
         shutil.copy(ROOT / name, workdir / name)
@@ -49,16 +51,25 @@ def test_compose_environment_gives_the_intended_production_settings(
     environment = compose_config["services"]["web"]["environment"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "DATABASE", "REDIS"))}
     env.update({k: str(v) for k, v in environment.items() if v is not None})
-    probe = (
-        "import json, django; django.setup(); from django.conf import settings as s; "
-        "o = s.STORAGES['files']['OPTIONS']; "
-        "print(json.dumps({'db': s.DATABASES['default']['HOST'], 'engine': s.DATABASES['default']['ENGINE'], "
-        "'broker': s.CELERY_BROKER_URL, 'endpoint': o['endpoint_url'], 'key': o['access_key'], "
-        "'presign': s.S3_PRESIGN_ENDPOINT_URL, 'debug': s.DEBUG, 'eager': s.CELERY_TASK_ALWAYS_EAGER, "
-        "'origins': s.WEB_ORIGINS}))"
-    )
+    probe = """
+import json, django
+django.setup()
+from django.conf import settings as s
+o = s.STORAGES["files"]["OPTIONS"]
+print(json.dumps({
+    "db": s.DATABASES["default"]["HOST"], "engine": s.DATABASES["default"]["ENGINE"],
+    "broker": s.CELERY_BROKER_URL, "endpoint": o["endpoint_url"], "key": o["access_key"],
+    "presign": s.S3_PRESIGN_ENDPOINT_URL, "debug": s.DEBUG,
+    "eager": s.CELERY_TASK_ALWAYS_EAGER, "origins": s.WEB_ORIGINS,
+}))
+"""
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
@@ -79,7 +90,11 @@ def test_production_refuses_the_default_secret_key() -> None:
     env.pop("DJANGO_SECRET_KEY", None)
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "Set DJANGO_SECRET_KEY" in result.stderr

@@ -36,18 +36,17 @@ def test_filters_orphaned_deleted_and_released(curator_browser: Client, submitte
     old = upload_file(submitter, b"old", name="old.fq")
     File.objects.filter(pk=old["fileId"]).update(verified_at=timezone.now() - timedelta(days=30))
     fresh = upload_file(submitter, b"new", name="fresh.fq")
-    gone = FileFactory(group=submitter.group, name="gone.fq", deleted_at=timezone.now())
-    public = FileFactory(group=submitter.group, name="public.fq", released_at=timezone.now())
+    FileFactory(group=submitter.group, name="gone.fq", deleted_at=timezone.now())
+    FileFactory(group=submitter.group, name="public.fq", released_at=timezone.now())
 
     orphaned = changelist(curator_browser, "?state=orphaned")
     assert "old.fq" in orphaned and "fresh.fq" not in orphaned
     assert "gone.fq" in changelist(curator_browser, "?state=deleted")
     released = changelist(curator_browser, "?state=released")
     assert "public.fq" in released and "old.fq" not in released
+    # "unreleased" lists files attached to entries and not yet public (tests/submissions)
     unreleased = changelist(curator_browser, "?state=unreleased")
-    assert (
-        "fresh.fq" in unreleased and "public.fq" not in unreleased and "gone.fq" not in unreleased
-    )
+    assert "fresh.fq" not in unreleased and "public.fq" not in unreleased
     by_checksum = changelist(curator_browser, f"?q={fresh['sha256']}")
     assert "fresh.fq" in by_checksum and "old.fq" not in by_checksum
     by_id = changelist(curator_browser, f"?q={old['fileId']}")
