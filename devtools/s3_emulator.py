@@ -76,6 +76,7 @@ def ensure_venv(project_root: Path) -> Path:
     A stamp with the lock's hash makes the common case (nothing changed) a file read. The venv is
     rebuilt from scratch when the lock changes, so no package from an older lock lingers.
     """
+    project_root = project_root.resolve()  # the venv path is used from other working dirs
     venv = project_root / VENV_DIR_NAME
     lock = project_root / LOCK_FILE
     wanted = _file_sha256(lock)
@@ -96,6 +97,7 @@ def _venv_is_current(venv: Path, wanted_stamp: str) -> bool:
         (venv / "bin" / "python").exists()
         and stamp.is_file()
         and stamp.read_text().strip() == wanted_stamp
+        and any((venv / CATALOG_DIR_NAME).glob("*.dill"))
     )
 
 
@@ -180,10 +182,8 @@ class Emulator:
 
     def stop(self) -> None:
         """SIGTERM the emulator's process group, SIGKILL it if still there after STOP_TIMEOUT."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGTERM)  # own session: pgid == pid
-        except ProcessLookupError:
-            pass
         if not self._wait_gone(STOP_TIMEOUT):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -355,7 +355,9 @@ def _wait_until_ready(emulator: Emulator, log_path: Path) -> None:
 
 def _health_ok(endpoint_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint_url}/_localstack/health", timeout=2) as response:
+        # endpoint_url is always the http://127.0.0.1:<port> we built, never user input.
+        health_url = f"{endpoint_url}/_localstack/health"
+        with urllib.request.urlopen(health_url, timeout=2) as response:  # noqa: S310
             services = json.load(response).get("services", {})
     except (OSError, ValueError):  # URLError, connection refused/reset, half-started JSON
         return False
@@ -404,7 +406,8 @@ def _refuse_if_running(state_dir: Path) -> None:
     if (other := running_emulator(state_dir)) is not None:
         raise EmulatorError(
             f"an S3 emulator already runs for {state_dir} at {other.endpoint_url} (pid "
-            f"{other.pid}); stop it first: python -m devtools.s3_emulator stop --state-dir {state_dir}"
+            f"{other.pid}); stop it first: "
+            f"python -m devtools.s3_emulator stop --state-dir {state_dir}"
         )
 
 
