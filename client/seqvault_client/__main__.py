@@ -1,0 +1,3 @@
+from seqvault_client.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""The `seqvault` command. Run `seqvault --help` or `seqvault <command> --help`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from seqvault_client.client import Client
+from seqvault_client.config import Settings, config_dir, forget_settings, save_settings
+from seqvault_client.download import DownloadOptions
+from seqvault_client.errors import ApiError, Interrupted, SeqvaultError
+from seqvault_client.login import check_token, token_from_password
+from seqvault_client.progress import progress_stream
+from seqvault_client.sizes import format_size, parse_size
+from seqvault_client.upload import UploadOptions
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _jobs(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError("between 1 and 32")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqvault", description="Upload and download sequencing files with seqvault."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each part and retry")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    login = commands.add_parser("login", help="store the server URL and an API token")
+    login.add_argument("--url", required=True, help="the seqvault server, e.g. https://…")
+    how = login.add_mutually_exclusive_group()
+    how.add_argument("--token", help="an API token (else asked for, or read from stdin)")
+    how.add_argument("--username", help="sign in with a password to create a token")
+
+    commands.add_parser("logout", help="forget the stored URL and token")
+
+    upload = commands.add_parser("upload", help="upload files and folders to a group")
+    upload.add_argument("paths", nargs="+", metavar="PATH")
+    upload.add_argument("--group", "-g", required=True, help="group name or ID")
+    upload.add_argument("--name", help="the name to store (one file only; default its own)")
+    upload.add_argument("--jobs", "-j", type=_jobs, default=6, help="parts in flight (6)")
+    upload.add_argument("--part-size", type=_size, help="e.g. 64MiB (default: the server's)")
+    upload.add_argument(
+        "--multipart-threshold",
+        type=_size,
+        default=64 * 1024**2,
+        help="larger files go in parts (64MiB)",
+    )
+    upload.add_argument("--no-dedup", action="store_true", help="store even known content")
+    upload.add_argument(
+        "--hash-first",
+        action="store_true",
+        help="hash large files first, so content the group already holds is not sent again",
+    )
+    upload.add_argument("--no-wait", action="store_true", help="do not wait for verification")
+    upload.add_argument("--json", action="store_true", help="print results as JSON")
+
+    download = commands.add_parser("download", help="download files by ID")
+    download.add_argument("file_ids", nargs="+", metavar="FILE_ID")
+    download.add_argument("-o", "--output", default=".", help="folder to write to (.)")
+    download.add_argument("--jobs", "-j", type=_jobs, default=6, help="ranges in flight (6)")
+    download.add_argument("--chunk-size", type=_size, default=16 * 1024**2, help="(16MiB)")
+    download.add_argument("--overwrite", action="store_true", help="replace differing files")
+    download.add_argument("--json", action="store_true", help="print results as JSON")
+
+    files = commands.add_parser("files", help="list files").add_subparsers(
+        dest="files_command", required=True
+    )
+    ls = files.add_parser("ls", help="list a group's files")
+    ls.add_argument("--group", "-g", required=True, help="group name or ID")
+    ls.add_argument("--status", help="requested, uploaded, verified, failed or expired")
+    ls.add_argument("--name", help="only files of this name")
+    ls.add_argument("--all-versions", action="store_true", help="every version, not the latest")
+    ls.add_argument("--json", action="store_true", help="print the files as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(COMMANDS[args.command](args))
+    except Interrupted:
+        print("\nInterrupted. Run the same command again to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SeqvaultError as exc:
+        print(f"seqvault: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    url = args.url.rstrip("/")
+    if args.username:
+        password = os.environ.get("SEQVAULT_PASSWORD") or getpass.getpass(
+            f"Password for {args.username}: "
+        )
+        token = token_from_password(url, args.username, password)
+    else:
+        token = args.token or _ask_token(url)
+        check_token(url, token)
+    path = save_settings(Settings(url=url, token=token))
+    print(f"Signed in to {url}; token stored in {path}.", file=sys.stderr)
+    return 0
+
+
+def _ask_token(url: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    print(
+        f"Create a token at {url}/api/tokens/ (or in your profile) and paste it.", file=sys.stderr
+    )
+    return getpass.getpass("API token: ").strip()
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    forgotten = forget_settings()
+    print("Signed out." if forgotten else "Not signed in.", file=sys.stderr)
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    client = Client.from_config()
+    options = UploadOptions(
+        jobs=args.jobs,
+        part_size=args.part_size,
+        multipart_threshold=args.multipart_threshold,
+        dedup=not args.no_dedup,
+        wait=not args.no_wait,
+        hash_first=args.hash_first,
+    )
+    results: list[dict[str, Any]] = []
+    failed = 0
+    uploads = client.upload(
+        args.paths,
+        group=args.group,
+        options=options,
+        progress_to=progress_stream(args.quiet),
+        name=args.name,
+    )
+    for result in uploads:
+        results.append(result.as_json())
+        if result.status in ("failed", "expired"):
+            failed += 1
+            print(
+                f"seqvault: {result.name}: {result.status}: {result.failure_reason}",
+                file=sys.stderr,
+            )
+        elif not args.json:
+            print(f"{result.name}\t{result.file_id}", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    client = Client.from_config()
+    options = DownloadOptions(jobs=args.jobs, chunk_size=args.chunk_size, overwrite=args.overwrite)
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for file_id in args.file_ids:
+        try:
+            result = client.download(
+                file_id, args.output, options=options, progress_to=progress_stream(args.quiet)
+            )
+        except (ApiError, SeqvaultError) as exc:
+            if isinstance(exc, Interrupted):
+                raise
+            failed += 1
+            print(f"seqvault: {file_id}: {exc}", file=sys.stderr)
+            continue
+        results.append(result.as_json())
+        if not args.json:
+            print(f"{result.path}\t{result.file_id}", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    client = Client.from_config()
+    files = client.files(
+        group=args.group,
+        status=args.status,
+        name=args.name,
+        all_versions="true" if args.all_versions else None,
+    )
+    if args.json:
+        print(json.dumps(list(files), indent=2))
+        return 0
+    for file in files:
+        size = format_size(file["size"]) if file["size"] is not None else "-"
+        print(
+            "\t".join(
+                [file["fileId"], file["name"] or "-", str(file["version"]), file["status"], size]
+            )
+        )
+    return 0
+
+
+COMMANDS = {
+    "login": cmd_login,
+    "logout": cmd_logout,
+    "upload": cmd_upload,
+    "download": cmd_download,
+    "files": cmd_files,
+}
+
+__all__ = ["build_parser", "config_dir", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

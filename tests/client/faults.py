@@ -1,0 +1,122 @@
+"""An HTTP forward proxy that injects the faults a long upload meets: 5xx answers, connections
+dropped in the middle of a body, and delays (which let presigned URLs expire). The client is
+pointed at it with HTTP_PROXY, as a user behind a proxy would be; S3 and the API stay real."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade"}
+
+# A rule sees (method, url, attempt number of this method, path and part) and answers what to do:
+# None (forward), "500", "drop" (close the socket mid-body) or a delay in seconds (float).
+Rule = Callable[[str, str, int], str | float | None]
+
+
+class FaultProxy:
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.attempts: Counter[tuple[str, str]] = Counter()
+        self.log: list[tuple[str, str, str]] = []  # (method, url, what happened)
+        self._lock = threading.Lock()
+        self._upstream = requests.Session()
+        self._upstream.trust_env = False
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                key = (self.command, urlsplit(self.path).path, part_number(self.path))
+                with proxy._lock:
+                    proxy.attempts[key] += 1
+                    attempt = proxy.attempts[key]
+                action = proxy.rule(self.command, self.path, attempt)
+                if action == "drop":
+                    self.rfile.read(length // 2)
+                    proxy.log.append((self.command, self.path, "drop"))
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                body = self.rfile.read(length) if length else None
+                if action == "500":
+                    proxy.log.append((self.command, self.path, "500"))
+                    self._answer(
+                        500,
+                        {"Content-Type": "application/xml"},
+                        b"<Error><Code>InternalError</Code></Error>",
+                    )
+                    return
+                if isinstance(action, float):
+                    time.sleep(action)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                upstream = proxy._upstream.request(
+                    self.command,
+                    self.path,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=120,
+                )
+                proxy.log.append((self.command, self.path, str(upstream.status_code)))
+                reply = {
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}
+                }
+                self._answer(upstream.status_code, reply, upstream.content)
+
+            def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _relay
+
+        return Handler
+
+    def part_puts(self) -> list[tuple[int, str]]:
+        """(part number, outcome) of every part PUT that reached the proxy, in order."""
+        return [
+            (int(parse_qs(urlsplit(url).query)["partNumber"][0]), what)
+            for method, url, what in self.log
+            if method == "PUT" and "partNumber=" in url
+        ]
+
+
+@contextmanager
+def fault_proxy(rule: Rule) -> Iterator[tuple[str, FaultProxy]]:
+    proxy = FaultProxy(rule)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), proxy.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+        # Its keep-alive connections hold server threads (and their database sessions) open.
+        proxy._upstream.close()
+
+
+def part_number(url: str) -> int | None:
+    values = parse_qs(urlsplit(url).query).get("partNumber")
+    return int(values[0]) if values else None
