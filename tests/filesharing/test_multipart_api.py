@@ -461,7 +461,7 @@ def test_a_second_upload_while_one_is_pending_answers_409(submitter: Any) -> Non
 def test_the_database_allows_one_active_upload_per_file(submitter: Any) -> None:
     from django.db import IntegrityError, transaction
 
-    file_id, upload = started_upload(submitter, make_data(PART + 10))
+    file_id, _ = started_upload(submitter, make_data(PART + 10))
     with pytest.raises(IntegrityError), transaction.atomic():
         MultipartUpload.objects.create(
             file_id=file_id, s3_upload_id="x", part_size=PART, part_count=2, status="uploaded"
