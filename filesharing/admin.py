@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File, MultipartUpload
-from filesharing.selectors import orphaned_q
+from filesharing.selectors import attached_q, orphaned_q
 from filesharing.services import file_restore, file_reverify, file_soft_delete
 
 
@@ -22,7 +22,7 @@ class StateFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
             ("orphaned", "Orphaned (verified, attached nowhere)"),
-            ("unreleased", "Unreleased"),
+            ("unreleased", "Attached to entries, not yet public"),
             ("released", "Released"),
             ("deleted", "Deleted"),
         ]
@@ -32,7 +32,9 @@ class StateFilter(admin.SimpleListFilter):
             case "orphaned":
                 return queryset.filter(orphaned_q())
             case "unreleased":
-                return queryset.filter(released_at__isnull=True, deleted_at__isnull=True)
+                return queryset.filter(
+                    attached_q(), released_at__isnull=True, deleted_at__isnull=True
+                )
             case "released":
                 return queryset.filter(released_at__isnull=False)
             case "deleted":

@@ -355,6 +355,15 @@ def set_object_tags(*, key: str, tags: Mapping[str, str], version_id: str = "") 
         client().put_object_tagging(**kwargs)
 
 
+def delete_object_version(*, key: str, version_id: str) -> None:
+    """Remove one version of an object for good (orphaned-file cleanup; see DESIGN rule 2)."""
+    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    with translated_errors("delete an object"):
+        client().delete_object(**kwargs)
+
+
 # --- multipart uploads ----------------------------------------------------------------------
 # An upload created with ChecksumAlgorithm SHA256 makes S3 check every part against the
 # x-amz-checksum-sha256 that its presigned URL signs, and S3 then holds a composite checksum

@@ -60,6 +60,12 @@ def _attached(file_ref: OuterRef) -> Exists | None:
     return Exists(attachment_model.objects.filter(file_id=file_ref))
 
 
+def attached_q() -> Q:
+    """Files that at least one sequence entry cites."""
+    attached = _attached(OuterRef("pk"))
+    return Q(attached) if attached is not None else Q(pk__in=[])
+
+
 def orphaned_q(*, now: datetime | None = None) -> Q:
     """Verified, live, older than the retention setting, and attached to nothing."""
     cutoff = (now or timezone.now()) - settings.ORPHAN_RETENTION

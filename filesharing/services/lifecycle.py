@@ -15,7 +15,8 @@ from groups.permissions import user_is_curator, user_is_group_admin
 
 
 def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
-    """A short-lived presigned GET of the verified object version, recorded in the audit."""
+    """A short-lived presigned GET of the verified object version, or the public URL of a
+    released file; either is recorded in the audit."""
     if file.deleted_at is not None:
         raise ApplicationError("file_deleted", f"File {file.id} was deleted.", status=409)
     if file.status != File.Status.VERIFIED:
@@ -24,6 +25,8 @@ def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
             f"File {file.id} is {file.status}; only verified files can be downloaded.",
             status=409,
         )
+    if file.released_at is not None:
+        return _public_download_url(file=file, actor=actor)
     request = s3.presign_get(
         key=file.key,
         version_id=file.s3_version_id,
@@ -38,6 +41,26 @@ def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
             action="file.download_url_issued",
             obj=file,
             details={"expires_at": request.expires_at.isoformat()},
+        )
+    return request
+
+
+def _public_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
+    """`released_at` is set only after the object was tagged public, so its unsigned URL works.
+    The URL itself does not expire; the expiry tells clients when to ask again, as for a
+    presigned one."""
+    request = s3.PresignedRequest(
+        url=s3.public_url(key=file.key, base=settings.S3_PUBLIC_URL_BASE),
+        method="GET",
+        headers={},
+        expires_at=timezone.now() + settings.DOWNLOAD_URL_LIFETIME,
+    )
+    with transaction.atomic():
+        audit_event(
+            actor=actor,
+            action="file.download_url_issued",
+            obj=file,
+            details={"public": True, "expires_at": request.expires_at.isoformat()},
         )
     return request
 

@@ -84,8 +84,25 @@ def file_verify(*, file_id: uuid.UUID | str, actor: Actor = None) -> File:
     if file.status not in PENDING:
         return file
     # S3 is read before the row is locked: hashing a large object must not hold a lock.
+    facts, sha256_hex = file_read_object(file=file)
+    return file_record_object(file_id=file_id, facts=facts, sha256_hex=sha256_hex, actor=actor)
+
+
+def file_read_object(*, file: File) -> tuple[s3.ObjectFacts | None, str | None]:
+    """What S3 holds for the file (hashed when S3 keeps no checksum); no database access, so
+    callers may run it in threads."""
     facts = s3.head(key=file.key)
-    sha256_hex = _object_sha256(file, facts) if facts else None
+    return facts, (_object_sha256(file, facts) if facts else None)
+
+
+def file_record_object(
+    *,
+    file_id: uuid.UUID | str,
+    facts: s3.ObjectFacts | None,
+    sha256_hex: str | None,
+    actor: Actor = None,
+) -> File:
+    """Settle a pending file from what `file_read_object` found; a settled file is returned."""
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file_id)
         if file.status not in PENDING:

@@ -1,0 +1,187 @@
+"""Reads of entries for an actor. An entry is visible to its group (and curators and the
+pipeline) until released, to everyone after; hidden and missing look the same."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from core.errors import NotFoundError
+from core.types import AnyUser
+from filesharing.models import File
+from groups.models import Membership
+from groups.permissions import user_is_curator, user_is_pipeline
+from submissions.models import EntryFile, PipelineVersion, ProcessedData, SequenceEntry
+
+ACCESSION_VERSION = re.compile(r"^(?P<accession>[A-Za-z0-9_]{1,32})\.(?P<version>\d{1,9})$")
+
+
+def _member_groups(user: AnyUser) -> Q:
+    return Q(group__memberships__user_id=user.pk)
+
+
+def entry_queryset_for_user(*, user: AnyUser) -> QuerySet[SequenceEntry]:
+    entries = SequenceEntry.objects.select_related("group", "submitter")
+    if not user.is_authenticated:
+        return entries.filter(released_at__isnull=False)
+    if user_is_curator(user) or user_is_pipeline(user):
+        return entries
+    member = SequenceEntry.objects.filter(_member_groups(user)).values("pk")
+    return entries.filter(Q(released_at__isnull=False) | Q(pk__in=member))
+
+
+def entry_writable_queryset(*, user: AnyUser) -> QuerySet[SequenceEntry]:
+    """Entries the user may revise, revoke or approve: its groups' (every group for curators)."""
+    entries = SequenceEntry.objects.select_related("group", "submitter")
+    if user_is_curator(user):
+        return entries
+    if not user.is_authenticated:
+        return entries.none()
+    return entries.filter(pk__in=SequenceEntry.objects.filter(_member_groups(user)).values("pk"))
+
+
+def user_can_read_entry_group(*, user: AnyUser, entry: SequenceEntry) -> bool:
+    """Whether the user sees the entry as its group does (submitted metadata, every file)."""
+    readable = readable_group_ids(user=user)
+    return readable is None or entry.group_id in readable
+
+
+def readable_group_ids(*, user: AnyUser) -> frozenset[int] | None:
+    """The groups whose unreleased entries the user reads; None means every group."""
+    if not user.is_authenticated:
+        return frozenset()
+    if user_is_curator(user) or user_is_pipeline(user):
+        return None
+    return frozenset(Membership.objects.filter(user_id=user.pk).values_list("group_id", flat=True))
+
+
+def split_accession_version(text: str) -> tuple[str, int] | None:
+    match = ACCESSION_VERSION.match(text.strip())
+    if match is None:
+        return None
+    return match["accession"], int(match["version"])
+
+
+def entry_latest_versions(
+    *, queryset: QuerySet[SequenceEntry], accessions: Iterable[str]
+) -> dict[str, SequenceEntry]:
+    latest: dict[str, SequenceEntry] = {}
+    for entry in queryset.filter(accession__in=list(accessions)).order_by("accession", "version"):
+        latest[entry.accession] = entry
+    return latest
+
+
+@dataclass(frozen=True)
+class EntryFilters:
+    group_id: int | None = None
+    status: str | None = None
+    organism: str | None = None
+    accession: str | None = None
+    latest_only: bool = False
+
+
+def entry_list_for_user(*, user: AnyUser, filters: EntryFilters) -> QuerySet[SequenceEntry]:
+    entries = entry_queryset_for_user(user=user)
+    if filters.group_id is not None:
+        entries = entries.filter(group_id=filters.group_id)
+    if filters.status:
+        entries = entries.filter(status=filters.status)
+    if filters.organism:
+        entries = entries.filter(organism=filters.organism)
+    if filters.accession:
+        entries = entries.filter(accession=filters.accession)
+    if filters.latest_only:
+        newer = entry_queryset_for_user(user=user).filter(
+            accession=OuterRef("accession"), version__gt=OuterRef("version")
+        )
+        entries = entries.exclude(Exists(newer))
+    return with_details(entries).order_by("accession", "version")
+
+
+def entry_get_for_user(*, accession_version: str, user: AnyUser) -> SequenceEntry:
+    parts = split_accession_version(accession_version)
+    if parts is None:
+        raise NotFoundError("entry", accession_version)
+    try:
+        return with_details(entry_queryset_for_user(user=user)).get(
+            accession=parts[0], version=parts[1]
+        )
+    except SequenceEntry.DoesNotExist:
+        raise NotFoundError("entry", accession_version) from None
+
+
+def with_details(entries: QuerySet[SequenceEntry]) -> QuerySet[SequenceEntry]:
+    files = EntryFile.objects.select_related("file").order_by("kind", "category", "name")
+    return entries.prefetch_related(
+        Prefetch("files", queryset=files),
+        Prefetch("processed", queryset=ProcessedData.objects.order_by("pipeline_version")),
+    )
+
+
+def current_pipeline_versions() -> dict[str, int]:
+    return dict(PipelineVersion.objects.values_list("organism", "version"))
+
+
+def entry_displayed_processed(
+    *, entry: SequenceEntry, current: int, public_only: bool
+) -> ProcessedData | None:
+    """The processed data shown for an entry: of the current pipeline version when there is
+    some, else of the newest version; for the public only what was released."""
+    rows = [
+        row
+        for row in entry.processed.all()
+        if row.status == ProcessedData.Status.PROCESSED
+        and (row.released_at is not None or not public_only)
+    ]
+    at_current = [row for row in rows if row.pipeline_version == current]
+    if at_current:
+        return at_current[0]
+    return rows[-1] if rows else None
+
+
+def entry_visible_files(
+    *, entry: SequenceEntry, processed: ProcessedData | None, group_reader: bool
+) -> list[EntryFile]:
+    """Submitted files for the group; the shown processed data's outputs. Others see only
+    files that are released."""
+    shown = [
+        attachment
+        for attachment in entry.files.all()
+        if attachment.kind == EntryFile.Kind.INPUT
+        or (processed is not None and attachment.processed_data_id == processed.pk)
+    ]
+    if group_reader:
+        return shown
+    return [a for a in shown if a.file.released_at is not None or a.kind == EntryFile.Kind.OUTPUT]
+
+
+def released_entries(*, organism: str | None) -> QuerySet[SequenceEntry]:
+    entries = SequenceEntry.objects.filter(released_at__isnull=False).select_related("group")
+    if organism:
+        entries = entries.filter(organism=organism)
+    return with_details(entries).order_by("accession", "version")
+
+
+def entries_by_ids(*, entry_ids: list[int]) -> Iterator[SequenceEntry]:
+    """Claimed entries in claim order, their submitted files prefetched, read in chunks."""
+    inputs = EntryFile.objects.filter(kind=EntryFile.Kind.INPUT).select_related("file")
+    for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start : start + 500]
+        found = {
+            entry.pk: entry
+            for entry in SequenceEntry.objects.filter(pk__in=chunk)
+            .select_related("group", "submitter")
+            .prefetch_related(Prefetch("files", queryset=inputs))
+        }
+        yield from (found[pk] for pk in chunk if pk in found)
+
+
+def file_ids_due_public() -> QuerySet[File]:
+    """Files that must be public: outputs of processed data that was released."""
+    return File.objects.filter(
+        attachments__kind=EntryFile.Kind.OUTPUT,
+        attachments__processed_data__released_at__isnull=False,
+    ).distinct()

@@ -1,0 +1,200 @@
+"""The daily orphaned-files report: verified files attached to no entry and older than
+ORPHAN_RETENTION, stored as an OrphanedFileReport and mailed to each group's admins.
+
+With ORPHAN_CLEANUP_ENABLED, cleanup has two phases: a file is marked on one run and removed on
+the next if it is still attached to nothing, so the admins have a day's notice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import audit_event
+from core.errors import ApplicationError
+from filesharing.models import File
+from filesharing.selectors import orphaned_q
+from filesharing.services.orphans import file_remove_orphaned
+from groups.models import Group, Membership
+from submissions.models import OrphanedFile, OrphanedFileReport
+
+logger = logging.getLogger(__name__)
+Action = OrphanedFile.Action
+CSV_COLUMNS = [
+    "file_id",
+    "group",
+    "name",
+    "version",
+    "size",
+    "sha256",
+    "uploader",
+    "verified_at",
+    "action",
+]
+
+
+def orphaned_files_report(
+    *, now: datetime | None = None, cleanup: bool | None = None
+) -> OrphanedFileReport:
+    """Find, record, optionally clean up, and mail. Each run makes one report."""
+    now = now or timezone.now()
+    cleanup = settings.ORPHAN_CLEANUP_ENABLED if cleanup is None else cleanup
+    marked = _marked_on_previous_run() if cleanup else set()
+    orphans = (
+        File.objects.filter(orphaned_q(now=now))
+        .select_related("group", "uploader")
+        .order_by("group__name", "name", "version", "pk")
+    )
+    with transaction.atomic():
+        report = OrphanedFileReport.objects.create(retention_days=settings.ORPHAN_RETENTION.days)
+        rows = [
+            _row(report, file, _action(file, cleanup=cleanup, marked=marked)) for file in orphans
+        ]
+        OrphanedFile.objects.bulk_create(rows)
+        report.file_count = len(rows)
+        report.total_bytes = sum(row.size or 0 for row in rows)
+        report.save(update_fields=["file_count", "total_bytes"])
+        audit_event(
+            actor=None,
+            action="orphaned_files.reported",
+            obj=report,
+            details={"files": report.file_count, "bytes": report.total_bytes},
+        )
+    report.removed_count = _remove([row for row in rows if row.action == Action.REMOVED])
+    report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
+    report.save(update_fields=["removed_count", "mailed_to"])
+    return report
+
+
+def _marked_on_previous_run() -> set[str]:
+    previous = OrphanedFileReport.objects.order_by("-created_at", "-pk").first()
+    if previous is None:
+        return set()
+    return {
+        str(pk)
+        for pk in previous.rows.filter(action=Action.MARKED).values_list("file_id", flat=True)
+    }
+
+
+def _action(file: File, *, cleanup: bool, marked: set[str]) -> str:
+    if not cleanup:
+        return Action.REPORTED
+    return Action.REMOVED if str(file.pk) in marked else Action.MARKED
+
+
+def _row(report: OrphanedFileReport, file: File, action: str) -> OrphanedFile:
+    return OrphanedFile(
+        report=report,
+        file=file,
+        group=file.group,
+        name=file.name,
+        version=file.version,
+        size=file.size,
+        sha256=file.sha256,
+        uploader=file.uploader.get_username() if file.uploader else "",
+        verified_at=file.verified_at,
+        action=action,
+    )
+
+
+def _remove(rows: list[OrphanedFile]) -> int:
+    removed = 0
+    for row in rows:
+        try:
+            if file_remove_orphaned(file_id=row.file_id):
+                removed += 1
+            else:
+                OrphanedFile.objects.filter(pk=row.pk).update(action=Action.REPORTED)
+                row.action = Action.REPORTED
+        except ApplicationError as exc:
+            # The row is settled; only the bytes stay behind. Logged for the operators.
+            logger.warning("orphaned file %s: object not removed: %s", row.file_id, exc.message)
+            removed += 1
+    return removed
+
+
+def orphaned_files_csv(rows: Iterable[OrphanedFile]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.file_id,
+                row.group.name,
+                row.name,
+                row.version,
+                row.size,
+                row.sha256,
+                row.uploader,
+                row.verified_at.isoformat() if row.verified_at else "",
+                row.action,
+            ]
+        )
+    return out.getvalue()
+
+
+def orphaned_files_report_mail(
+    *, report: OrphanedFileReport, rows: list[OrphanedFile]
+) -> list[str]:
+    """One mail per group with orphaned files, to its admins, listing only its files."""
+    by_group: dict[int, list[OrphanedFile]] = defaultdict(list)
+    for row in rows:
+        by_group[row.group_id].append(row)
+    mailed: list[str] = []
+    for group in Group.objects.filter(pk__in=by_group).order_by("name"):
+        recipients = sorted(
+            Membership.objects.filter(group=group, role=Membership.Role.ADMIN, user__is_active=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+        if not recipients:
+            continue
+        message = EmailMessage(
+            subject=f"[seqvault] {len(by_group[group.pk])} orphaned file(s) in group {group.name}",
+            body=_mail_body(report, group, by_group[group.pk]),
+            to=recipients,
+        )
+        message.attach(
+            f"orphaned-files-{group.pk}-{report.created_at:%Y%m%d}.csv",
+            orphaned_files_csv(by_group[group.pk]),
+            "text/csv",
+        )
+        try:
+            message.send()
+        except Exception:  # a mail server problem must not lose the report
+            logger.exception("orphaned-files mail to %s failed", recipients)
+            continue
+        mailed.extend(recipients)
+    return mailed
+
+
+_NOTES: dict[str, str] = {
+    Action.MARKED: " (will be removed on the next run if still unattached)",
+    Action.REMOVED: " (removed)",
+}
+
+
+def _mail_body(report: OrphanedFileReport, group: Group, rows: list[OrphanedFile]) -> str:
+    lines = [
+        f"These files of group {group.name} were uploaded and verified more than "
+        f"{report.retention_days} days ago but are attached to no sequence entry.",
+        "Attach them to a submission, or delete them if they are not needed.",
+        "",
+    ]
+    for row in rows:
+        note = _NOTES.get(row.action, "")
+        lines.append(
+            f"- {row.name or '(unnamed)'} v{row.version}, {row.size} bytes, file ID {row.file_id}, "
+            f"verified {row.verified_at:%Y-%m-%d}{note}"
+        )
+    return "\n".join(lines) + "\n"

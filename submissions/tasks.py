@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from core.errors import StorageUnavailableError
+from submissions.services import (
+    orphaned_files_report,
+    processed_data_publish,
+    public_tags_reconcile,
+)
+
+
+@shared_task(
+    autoretry_for=(StorageUnavailableError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def release_processed_data_task(processed_data_ids: list[int]) -> list[str]:
+    """Tag the output files of released processed data public, then mark them released."""
+    return processed_data_publish(processed_data_ids=processed_data_ids)
+
+
+@shared_task(autoretry_for=(StorageUnavailableError,), retry_backoff=60, max_retries=5)
+def reconcile_public_tags_task() -> dict[str, Any]:
+    return public_tags_reconcile().as_dict()
+
+
+@shared_task
+def report_orphaned_files_task() -> int:
+    return orphaned_files_report().pk
