@@ -6,6 +6,7 @@ from celery import shared_task
 
 from core.errors import StorageUnavailableError
 from submissions.services import (
+    entries_reset_stale_processing,
     orphaned_files_report,
     processed_data_publish,
     public_tags_reconcile,
@@ -31,3 +32,9 @@ def reconcile_public_tags_task() -> dict[str, Any]:
 @shared_task
 def report_orphaned_files_task() -> int:
     return orphaned_files_report().pk
+
+
+@shared_task
+def reset_stale_processing_task() -> int:
+    """Entries handed to the pipeline that never answered go back to the queue."""
+    return entries_reset_stale_processing()

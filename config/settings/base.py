@@ -189,6 +189,8 @@ PIPELINE_READ_URL_LIFETIME = timedelta(
     seconds=env_int("PIPELINE_READ_URL_LIFETIME_SECONDS", 30 * 60)
 )
 MAX_ENTRIES_PER_PIPELINE_REQUEST = env_int("MAX_ENTRIES_PER_PIPELINE_REQUEST", 10_000)
+# Entries handed to the pipeline with no result after this long are handed out again.
+PIPELINE_STALE_AFTER = timedelta(seconds=env_int("PIPELINE_STALE_AFTER_SECONDS", 12 * 3600))
 # S3 requests run at once when many files are checked (verification at submit, reconciliation).
 S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
 # Orphaned files are reported daily; with cleanup on, a file reported (marked) on one run and
@@ -230,6 +232,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "report-orphaned-files": {
         "task": "submissions.tasks.report_orphaned_files_task",
         "schedule": timedelta(days=1),
+    },
+    "reset-stale-processing": {
+        "task": "submissions.tasks.reset_stale_processing_task",
+        "schedule": timedelta(minutes=15),
     },
 }
 

@@ -6,6 +6,7 @@ from submissions.services.pipeline import (
     ProcessedResult,
     entries_claim_for_processing,
     entries_record_processed,
+    entries_reset_stale_processing,
 )
 from submissions.services.pipeline_versions import (
     pipeline_version_bump,
@@ -26,6 +27,7 @@ __all__ = [
     "entries_approve",
     "entries_claim_for_processing",
     "entries_record_processed",
+    "entries_reset_stale_processing",
     "entries_revise",
     "entries_revoke",
     "entries_submit",

@@ -180,7 +180,8 @@ def entries_record_processed(
         if published:
             transaction.on_commit(lambda: release_processed_data_task.delay(published))
     for name in organisms:
-        pipeline_version_use_newer_if_possible(organism=name)
+        if pipeline_version > current[name]:
+            pipeline_version_use_newer_if_possible(organism=name)
     return list(rows.values())
 
 
@@ -286,3 +287,37 @@ def _store_result(row: ProcessedData, result: ProcessedResult, *, now: datetime)
             for citation in result.files
         ]
     )
+
+
+def entries_reset_stale_processing(*, now: datetime | None = None) -> int:
+    """Claims the pipeline never answered within PIPELINE_STALE_AFTER (it crashed, or the
+    stream broke) go back to the queue: the entries are handed out again. Answers how many."""
+    cutoff = (now or timezone.now()) - settings.PIPELINE_STALE_AFTER
+    stale = ProcessedData.objects.filter(
+        status=ProcessedData.Status.IN_PROCESSING, started_at__lt=cutoff
+    )
+    organisms = sorted(set(stale.values_list("entry__organism", flat=True)))
+    with transaction.atomic():
+        # Locks in the order claims and results take them.
+        current = {name: pipeline_version_locked(organism=name).version for name in organisms}
+        entries = list(
+            SequenceEntry.objects.select_for_update()
+            .filter(pk__in=stale.values("entry_id"))
+            .order_by("pk")
+        )
+        rows = list(stale.select_for_update().filter(entry__in=entries).select_related("entry"))
+        waiting = [
+            row.entry_id
+            for row in rows
+            if row.pipeline_version == current[row.entry.organism]
+            and row.entry.status == Status.IN_PROCESSING
+        ]
+        SequenceEntry.objects.filter(pk__in=waiting).update(status=Status.RECEIVED)
+        ProcessedData.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        audit_events_bulk(
+            actor=None,
+            action="entry.processing_reset",
+            objects=[row.entry for row in rows],
+            details={"reason": "no result from the pipeline in time"},
+        )
+    return len(rows)

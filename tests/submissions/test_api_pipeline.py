@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
+from django.utils import timezone
 
 from core.models import AuditEvent
 from filesharing.models import File
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
+from submissions.tasks import reset_stale_processing_task
 from tests.conftest import sha256_hex
 from tests.presigned import parse_presigned
 from tests.submissions.conftest import (
@@ -268,3 +271,22 @@ def test_derived_file_bytes_round_trip_through_the_pipeline(
     assert output["sha256"] == sha256_hex(derived_bytes)
     location = submitter.client.get(output["url"])["Location"]
     assert requests.get(location, timeout=30).content == derived_bytes
+
+
+def test_claims_the_pipeline_never_answered_are_handed_out_again(
+    pipeline: Any, entry: dict[str, Any]
+) -> None:
+    # given a claim whose pipeline died twelve hours ago
+    claimed(pipeline)
+    ProcessedData.objects.update(started_at=timezone.now() - timedelta(hours=13))
+
+    # when the scheduled job runs
+    assert reset_stale_processing_task.apply().get() == 1
+
+    # then the entry waits again and is handed out anew; the late result is refused
+    assert SequenceEntry.objects.get(accession=entry["accession"]).status == "RECEIVED"
+    assert AuditEvent.objects.filter(action="entry.processing_reset").count() == 1
+    response = send_processed(pipeline, [result(entry["av"])])
+    assert (response.status_code, error_code(response)) == (422, "entry_not_in_processing")
+    assert [line["accession"] for line in claimed(pipeline)] == [entry["accession"]]
+    assert reset_stale_processing_task.apply().get() == 0

@@ -104,9 +104,10 @@ def test_files_of_unreleased_processed_data_are_never_published(
     assert File.objects.get(pk=output).released_at is None
 
 
-def test_reconcile_is_scheduled_hourly_and_the_orphan_report_daily() -> None:
+def test_the_scheduled_jobs_of_entries() -> None:
     schedule = {
         entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
     assert schedule["submissions.tasks.reconcile_public_tags_task"].total_seconds() == 3600
     assert schedule["submissions.tasks.report_orphaned_files_task"].total_seconds() == 86400
+    assert schedule["submissions.tasks.reset_stale_processing_task"].total_seconds() == 900
