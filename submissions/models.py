@@ -20,6 +20,10 @@ class Accession(models.Model):
         return accession_code(self.pk)
 
 
+# Versions (entry and pipeline) are PositiveIntegerFields: PostgreSQL integers.
+MAX_VERSION = 2**31 - 1
+
+
 def accession_code(number: int) -> str:
     return f"{settings.ACCESSION_PREFIX}{number:06d}"
 

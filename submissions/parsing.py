@@ -106,7 +106,10 @@ def _bad_metadata(message: str) -> ApplicationError:
 
 
 def _metadata_rows(text: str, *, revision: bool) -> list[SubmittedRow]:
-    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+    except csv.Error as exc:
+        raise _bad_metadata(f"not a TSV table ({exc}).") from exc
     if not lines or not any(cell.strip() for cell in lines[0]):
         raise _bad_metadata("the file is empty; the first line names the columns.")
     header = [cell.strip() for cell in lines[0]]

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core.errors import ApplicationError
 from submissions.api.ndjson import MEDIA_TYPE, NdjsonParser, NdjsonRenderer, ndjson_response
 from submissions.api.serializers import UnprocessedEntrySerializer, unprocessed_records
+from submissions.models import MAX_VERSION
 from submissions.organisms import organism_get, organisms
 from submissions.parsing import FileCitation
 from submissions.selectors import current_pipeline_versions, entries_by_ids
@@ -35,7 +36,7 @@ class UnprocessedView(APIView):
         numberOfEntries = serializers.IntegerField(
             min_value=1, max_value=settings.MAX_ENTRIES_PER_PIPELINE_REQUEST
         )
-        pipelineVersion = serializers.IntegerField(min_value=1)
+        pipelineVersion = serializers.IntegerField(min_value=1, max_value=MAX_VERSION)
         organism = serializers.CharField(
             required=False, max_length=64, help_text="Default: the default organism."
         )
@@ -77,7 +78,7 @@ class ProcessedView(APIView):
     parser_classes = [NdjsonParser]
 
     class QuerySerializer(serializers.Serializer):
-        pipelineVersion = serializers.IntegerField(min_value=1)
+        pipelineVersion = serializers.IntegerField(min_value=1, max_value=MAX_VERSION)
 
     @extend_schema(
         parameters=[QuerySerializer],

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from core.audit import Actor, audit_event
 from core.errors import ApplicationError
-from submissions.models import PipelineVersion, ProcessedData, SequenceEntry
+from submissions.models import MAX_VERSION, PipelineVersion, ProcessedData, SequenceEntry
 
 Status = SequenceEntry.Status
 
@@ -42,6 +42,10 @@ def pipeline_version_bump(
     with transaction.atomic():
         row = pipeline_version_locked(organism=organism)
         new = row.version + 1 if to is None else to
+        if new > MAX_VERSION:
+            raise ApplicationError(
+                "invalid_pipeline_version", f"Pipeline versions go up to {MAX_VERSION}."
+            )
         if new <= row.version:
             raise ApplicationError(
                 "pipeline_version_not_newer",

@@ -140,6 +140,8 @@ def test_bad_query_parameters_answer_400(pipeline: Any) -> None:
     assert (response.status_code, error_code(response)) == (400, "invalid_input")
     response = unprocessed(pipeline, organism="dodo")
     assert (response.status_code, error_code(response)) == (404, "unknown_organism")
+    response = unprocessed(pipeline, version=2**31)
+    assert (response.status_code, error_code(response)) == (400, "invalid_input")
 
 
 def test_results_for_entries_not_in_processing_are_refused(
