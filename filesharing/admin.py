@@ -124,7 +124,32 @@ class FileAdmin(admin.ModelAdmin):
 class MultipartUploadAdmin(admin.ModelAdmin):
     list_display = ["id", "file", "status", "part_size", "part_count", "last_activity"]
     list_filter = ["status"]
+    search_fields = ["=id", "=file__id", "=s3_upload_id"]
     readonly_fields = [f.name for f in MultipartUpload._meta.fields]
+    actions = ["cancel", "verify"]
+
+    @admin.action(description="Cancel (abort in S3, free the parts)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[MultipartUpload]) -> None:
+        from filesharing.services.multipart import multipart_upload_cancel
+
+        done = 0
+        for upload in queryset.select_related("file", "file__group"):
+            try:
+                multipart_upload_cancel(
+                    upload=upload, actor=request.user, reason="cancelled by a curator"
+                )
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"Upload {upload.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{done} upload(s) cancelled.", messages.SUCCESS)
+
+    @admin.action(description="Verify completed uploads now")
+    def verify(self, request: HttpRequest, queryset: QuerySet[MultipartUpload]) -> None:
+        from filesharing.services.multipart import multipart_upload_verify
+
+        for upload in queryset.filter(status=MultipartUpload.Status.UPLOADED):
+            outcome = multipart_upload_verify(upload_id=upload.pk)
+            self.message_user(request, f"Upload {upload.pk}: {outcome.status}")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

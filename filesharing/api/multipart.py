@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse, JsonResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,6 +62,7 @@ def _part_url(part: PartUrl) -> dict[str, Any]:
 
 
 class FileMultipartUploadsView(APIView):
+    @extend_schema_serializer(component_name="MultipartUploadStart")
     class InputSerializer(serializers.Serializer):
         partSize = serializers.IntegerField(required=False, min_value=1)
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
@@ -72,6 +73,7 @@ class FileMultipartUploadsView(APIView):
             "NONE: parts carry no digest (clients that cannot hash before sending).",
         )
 
+    @extend_schema_serializer(component_name="MultipartUploadFilter")
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=MultipartUpload.Status.choices, required=False)
 
@@ -114,6 +116,7 @@ class FileMultipartUploadsView(APIView):
 
 
 class MultipartUploadDetailView(APIView):
+    @extend_schema_serializer(component_name="MultipartUploadUpdate")
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["uploaded", "cancelled"])
         parts = serializers.DictField(child=serializers.CharField(max_length=128), required=False)
@@ -154,6 +157,7 @@ class MultipartUploadDetailView(APIView):
 
 
 class MultipartPartUrlView(APIView):
+    @extend_schema_serializer(component_name="MultipartPartUrlRequest")
     class InputSerializer(serializers.Serializer):
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
 
@@ -171,13 +175,16 @@ class MultipartPartUrlView(APIView):
 
 
 class MultipartPartsView(APIView):
+    @extend_schema_serializer(component_name="MultipartPartRequest")
     class PartSerializer(serializers.Serializer):
         partNumber = serializers.IntegerField()
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
 
+    @extend_schema_serializer(component_name="MultipartPartUrlsRequest")
     class InputSerializer(serializers.Serializer):
         parts = serializers.ListField(child=serializers.DictField(), min_length=1)
 
+    @extend_schema_serializer(component_name="MultipartHeldPart")
     class HeldPartSerializer(serializers.Serializer):
         partNumber = serializers.IntegerField()
         size = serializers.IntegerField()
