@@ -118,9 +118,9 @@ def _reset_producers() -> None:
 
 
 def _forget_queue(queue: str) -> None:
-    """Remove the queue and the unacknowledged messages a killed worker left for it."""
+    """Remove the queue, its bindings, and the unacknowledged messages a killed worker left."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete(queue)
+    broker.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     for tag, raw in broker.hgetall("unacked").items():
         with contextlib.suppress(ValueError, IndexError, TypeError):
             if json.loads(raw)[2] == queue:
