@@ -163,10 +163,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
         options=options,
         progress_to=progress_stream(args.quiet),
         name=args.name,
+        keep_going=True,
     )
     for result in uploads:
         results.append(result.as_json())
-        if result.status in ("failed", "expired"):
+        if result.status in ("failed", "expired", "error"):
             failed += 1
             print(
                 f"seqvault: {result.name}: {result.status}: {result.failure_reason}",

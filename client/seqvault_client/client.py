@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from seqvault_client.config import Settings, config_dir, load_settings
 from seqvault_client.download import Downloader, DownloadOptions, DownloadResult
-from seqvault_client.errors import SeqvaultError
+from seqvault_client.errors import Interrupted, SeqvaultError
 from seqvault_client.http import Api
 from seqvault_client.state import StateStore
 from seqvault_client.upload import Uploader, UploadOptions, UploadResult
@@ -114,8 +114,11 @@ class Client:
         options: UploadOptions | None = None,
         progress_to: TextIO | None = None,
         name: str | None = None,
+        keep_going: bool = False,
     ) -> Iterator[UploadResult]:
-        """Upload files and folders; yields one result per file as each one is settled."""
+        """Upload files and folders; yields one result per file as each one is settled. With
+        `keep_going`, a file that cannot be uploaded yields a result with status "error" and
+        the reason, and the next file goes; otherwise the error is raised."""
         files = collect_files(paths)
         if name is not None and len(files) != 1:
             raise SeqvaultError("A name can only be given when uploading one file.")
@@ -127,7 +130,16 @@ class Client:
         )
         group_id = self.group_id(group)
         for path in files:
-            yield uploader.upload(path, group_id=group_id, name=name or path.name)
+            try:
+                yield uploader.upload(path, group_id=group_id, name=name or path.name)
+            except (Interrupted, KeyboardInterrupt):
+                raise
+            except SeqvaultError as exc:
+                if not keep_going:
+                    raise
+                yield UploadResult(
+                    str(path), name or path.name, "", 0, "", "error", failure_reason=str(exc)
+                )
 
     def download(
         self,

@@ -74,7 +74,8 @@ class Downloader:
                 f"File {file_id} is {file['status']}; only verified files download."
             )
         size, sha256 = int(file["size"]), file["sha256"]
-        target = directory / (file["name"] or file_id)
+        name = file["name"] if file["name"] not in ("", ".", "..") else file_id
+        target = directory / name
         result = DownloadResult(file_id, str(target), size, sha256)
         if target.exists():
             if target.stat().st_size == size and sha256 and _sha256(target) == sha256:

@@ -23,6 +23,7 @@ log = logging.getLogger("seqvault")
 MIB = 1024**2
 SETTLED_UPLOAD = {"accepted", "rejected", "failed", "cancelled"}
 SETTLED_FILE = {"verified", "failed", "expired"}
+WAIT_NOTICE_SECONDS = 60
 
 
 @dataclass
@@ -166,8 +167,11 @@ class Uploader:
             result.sha256 = self._send_and_complete(path, upload, stat, progress, result)
         else:
             progress.skip(stat.st_size)
+        # The state is kept until the file is settled: interrupted while waiting for the
+        # verification, the same command finds the completed upload instead of sending again.
+        settled = self._settled_multipart(result, upload["uploadId"], progress)
         self.states.remove(key)
-        return self._settled_multipart(result, upload["uploadId"], progress)
+        return settled
 
     def _start(
         self, key: str, path: Path, group_id: int, name: str, stat: os.stat_result
@@ -330,9 +334,18 @@ class Uploader:
 
     def _poll(self, path: str, settled: set[str]) -> dict[str, Any]:
         delay = 0.2
+        started = time.monotonic()
+        told = False
         while True:
             answer: dict[str, Any] = self.api.get(path)
             if answer["status"] in settled:
                 return answer
+            if not told and time.monotonic() - started > WAIT_NOTICE_SECONDS:
+                log.warning(
+                    "Waiting for the server to verify the upload (%s); Ctrl-C is safe, running "
+                    "the command again resumes the wait, and --no-wait skips it.",
+                    path,
+                )
+                told = True
             time.sleep(delay)
             delay = min(5.0, delay * 1.5)
