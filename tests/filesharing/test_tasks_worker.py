@@ -57,7 +57,7 @@ def test_scheduled_sweep_and_repeated_tasks_give_one_result(submitter: Any, tmp_
     ticket = request_one(submitter, "swept.fq")
     put_with_ticket(ticket, DATA)
     with celery_worker(tmp_path) as worker:
-        # the same verification queued three times, plus the sweep (which queues a fourth)
+        # the same verification queued three times, plus the sweep (which may queue a fourth)
         for _ in range(3):
             verify_file_task.delay(ticket["fileId"])
         verify_unconfirmed_files_task.delay()
@@ -67,9 +67,9 @@ def test_scheduled_sweep_and_repeated_tasks_give_one_result(submitter: Any, tmp_
             what="the worker to verify the file",
         )
         wait_until(
-            lambda: worker.log().count("succeeded") >= 5,
+            lambda: worker.log().count("succeeded") >= 4,
             timeout=30,
-            what="all five tasks to finish",
+            what="the four tasks to finish",
         )
     verified = AuditEvent.objects.filter(action="file.verified", object_id=ticket["fileId"])
     assert verified.count() == 1
