@@ -11,7 +11,7 @@ from core.models import AuditEvent
 from filesharing.models import File, MultipartUpload
 from tests.conftest import sha256_hex
 from tests.factories import UserFactory
-from tests.filesharing.test_multipart_api import (
+from tests.filesharing.multipart_helpers import (
     PART,
     chunks,
     make_data,

@@ -16,7 +16,7 @@ from filesharing.models import File, MultipartUpload
 from filesharing.selectors import group_storage_used
 from filesharing.tasks import cleanup_stale_uploads_task
 from tests.conftest import sha256_hex, upload_file
-from tests.filesharing.test_multipart_api import (
+from tests.filesharing.multipart_helpers import (
     PART,
     chunks,
     complete,

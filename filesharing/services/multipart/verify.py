@@ -53,7 +53,7 @@ def multipart_upload_verify(*, upload_id: uuid.UUID | str) -> MultipartUpload:
     checksum = s3.object_checksum_sha256(key=key, version_id=facts.version_id) if facts else None
     sha256_hex = None
     if facts is not None and facts.size <= settings.MULTIPART_VERIFY_HASH_MAX_BYTES:
-        sha256_hex = s3.hash_object(key=key, version_id=facts.version_id)
+        sha256_hex = s3.hash_object_ranged(key=key, size=facts.size, version_id=facts.version_id)
     with transaction.atomic():
         upload = MultipartUpload.objects.select_for_update().get(pk=upload_id)
         if upload.status != MultipartUpload.Status.UPLOADED:
