@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from groups.selectors import group_list_for_user
+from web.views.groups import group_summary
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    groups = []
+    if request.user.is_authenticated:
+        groups = [group_summary(request, g) for g in group_list_for_user(user=request.user)[:20]]
+    return render(request, "home.html", {"groups": groups})
