@@ -13,7 +13,7 @@ const STATE_LABELS = {
   starting: 'starting',
   uploading: 'uploading',
   completing: 'assembling the parts',
-  verifying: 'verifying',
+  verifying: 'verifying (the server checks the whole file)',
   verified: 'verified',
   failed: 'failed',
   cancelled: 'cancelled',

@@ -154,7 +154,7 @@ export class FileUpload extends EventTarget {
     this.inFlight.clear();
     this.bytesDone = this.size;
     this.set('verifying');
-    await this.uploader.api.confirm(this.fileId);
+    await this.withAttempts('Confirming the upload', signal, () => this.uploader.api.confirm(this.fileId));
   }
 
   // --- multipart ------------------------------------------------------------------------
@@ -232,7 +232,8 @@ export class FileUpload extends EventTarget {
     this.set('starting');
     let started;
     try {
-      started = await api.startMultipart(this.fileId);
+      // Waits (429 with Retry-After) while the group has too many uploads open.
+      started = await this.withAttempts('Starting the upload', signal, () => api.startMultipart(this.fileId));
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== 'multipart_upload_exists') throw error;
       this.uploadId = error.details.uploadId; // left pending by an earlier page: take it over
@@ -247,7 +248,9 @@ export class FileUpload extends EventTarget {
   // Take the parts S3 holds as sent, with S3's ETags.
   async adoptHeld(signal) {
     if (signal.aborted) throw new Aborted();
-    const held = await this.uploader.api.heldParts(this.uploadId);
+    const held = await this.withAttempts(
+      'Asking which parts are stored', signal, () => this.uploader.api.heldParts(this.uploadId),
+    );
     Object.assign(this, { partSize: held.partSize, partCount: held.partCount });
     this.etags = {};
     let bytes = 0;

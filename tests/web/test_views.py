@@ -1,0 +1,286 @@
+"""The pages without a browser: who sees what, forms and their refusals, revisions started from
+an entry, and the released-data manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from filesharing.models import File
+from groups.models import Group, Membership
+from submissions.models import EntryFile, ProcessedData, SequenceEntry
+from tests.factories import FileFactory, GroupFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+METADATA = "submissionId\tsampleCollectionDate\tgeoLocCountry\ns1\t2024-03-01\tSwitzerland\n"
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def verified_file(group: Group, name: str, *, released: bool = False) -> File:
+    now = timezone.now()
+    return FileFactory(
+        group=group,
+        name=name,
+        status=File.Status.VERIFIED,
+        size=1234,
+        sha256="ab" * 32,
+        verified_at=now,
+        released_at=now if released else None,
+    )
+
+
+def entry(group: Group, accession: str, *, released: bool, file: File | None = None) -> Any:
+    now = timezone.now()
+    made = SequenceEntry.objects.create(
+        accession=accession,
+        version=1,
+        organism="sars-cov-2",
+        group=group,
+        submission_id=f"sub-{accession}",
+        metadata={"geoLocCountry": "Kenya", "sampleCollectionDate": "2024-01-02"},
+        status="APPROVED_FOR_RELEASE" if released else "PROCESSED",
+        released_at=now if released else None,
+    )
+    processed = ProcessedData.objects.create(
+        entry=made,
+        pipeline_version=1,
+        status="PROCESSED",
+        metadata={"lineage": "BA.2", "country": "Kenya"},
+        released_at=now if released else None,
+        finished_at=now,
+    )
+    if file is not None:
+        EntryFile.objects.create(
+            entry=made, kind="input", category="raw_reads", name=file.name, file=file
+        )
+        EntryFile.objects.create(
+            entry=made,
+            processed_data=processed,
+            kind="output",
+            category="raw_reads",
+            name=file.name,
+            file=file,
+        )
+    return made
+
+
+@pytest.fixture
+def lab() -> Group:
+    return GroupFactory(name="Lab A")
+
+
+@pytest.fixture
+def ada(lab: Group) -> Any:
+    user = UserFactory(username="ada")
+    MembershipFactory(group=lab, user=user, role=Membership.Role.ADMIN)
+    return user
+
+
+def test_private_pages_ask_to_sign_in_and_hide_other_groups(lab: Group, ada: Any) -> None:
+    for path in ["/groups/", f"/groups/{lab.pk}/", "/tokens/", f"/groups/{lab.pk}/upload/"]:
+        response = Client().get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/?next=")
+    stranger = signed_in(UserFactory())
+    for path in [
+        f"/groups/{lab.pk}/",
+        f"/groups/{lab.pk}/upload/",
+        f"/groups/{lab.pk}/submit/",
+        f"/groups/{lab.pk}/members/",
+        f"/files/{verified_file(lab, 'secret.fastq').pk}/",
+    ]:
+        assert stranger.get(path).status_code == 404, path
+
+
+def test_a_group_is_created_and_a_taken_name_is_refused_on_its_field(ada: Any) -> None:
+    client = signed_in(ada)
+    created = client.post("/groups/", {"name": "New Lab", "institution": "Uni"})
+    group = Group.objects.get(name="New Lab")
+    assert created["Location"] == f"/groups/{group.pk}/"
+    assert Membership.objects.get(group=group).role == "admin"
+
+    again = client.post("/groups/", {"name": "New Lab"})
+    assert again.status_code == 200
+    assert again.context["form"].errors["name"] == ["A group named 'New Lab' already exists."]
+
+
+def test_a_file_row_naming_no_metadata_line_is_refused_on_that_row(lab: Group, ada: Any) -> None:
+    file = verified_file(lab, "reads.fastq")
+    response = signed_in(ada).post(
+        f"/groups/{lab.pk}/submit/",
+        {
+            "organism": "sars-cov-2",
+            "metadata_text": METADATA,
+            "att-TOTAL_FORMS": "2",
+            "att-INITIAL_FORMS": "0",
+            "att-0-key": "s1",
+            "att-0-category": "raw_reads",
+            "att-0-file": str(file.pk),
+            "att-1-key": "s9",
+            "att-1-category": "raw_reads",
+            "att-1-file": str(file.pk),
+            "att-1-name": "other.fastq",
+        },
+    )
+    assert response.status_code == 422
+    rows = response.context["formset"].forms
+    assert rows[0].placed_errors == []
+    assert rows[1].placed_errors == ["s9"]
+    assert "no metadata line has: s9" in response.content.decode()
+    assert not SequenceEntry.objects.exists()
+
+
+def test_an_incomplete_file_row_names_the_missing_fields(lab: Group, ada: Any) -> None:
+    response = signed_in(ada).post(
+        f"/groups/{lab.pk}/submit/",
+        {
+            "organism": "sars-cov-2",
+            "metadata_text": METADATA,
+            "att-TOTAL_FORMS": "1",
+            "att-INITIAL_FORMS": "0",
+            "att-0-key": "s1",
+        },
+    )
+    assert response.status_code == 422
+    assert response.context["formset"].forms[0].errors == {
+        "category": ["Needed for this row."],
+        "file": ["Needed for this row."],
+    }
+
+
+def test_a_revision_starts_from_the_entry_it_revises(lab: Group, ada: Any) -> None:
+    file = verified_file(lab, "reads.fastq", released=True)
+    entry(lab, "SV_000042", released=True, file=file)
+    page = signed_in(ada).get(f"/groups/{lab.pk}/revise/?entry=SV_000042.1")
+    assert page.status_code == 200
+    header, line = page.context["form"].initial["metadata_text"].splitlines()
+    assert header.split("\t") == [
+        "accession",
+        "submissionId",
+        "geoLocCountry",
+        "sampleCollectionDate",
+        "files.raw_reads",
+    ]
+    assert line.split("\t") == [
+        "SV_000042",
+        "sub-SV_000042",
+        "Kenya",
+        "2024-01-02",
+        f"reads.fastq:{file.pk}",
+    ]
+
+
+def test_released_entries_are_public_and_others_are_not(lab: Group) -> None:
+    released = entry(
+        lab, "SV_000001", released=True, file=verified_file(lab, "a.fastq", released=True)
+    )
+    entry(lab, "SV_000002", released=False, file=verified_file(lab, "b.fastq"))
+    anonymous = Client()
+
+    listing = anonymous.get("/released/?q=BA.2")
+    assert [row["entry"].pk for row in listing.context["rows"]] == [released.pk]
+    assert sorted(listing.context["columns"]) == ["country", "lineage"]  # processed metadata
+    by_field = anonymous.get("/released/?field=country&value=keny")
+    assert len(by_field.context["rows"]) == 1
+    assert anonymous.get("/released/?field=country&value=peru").context["rows"] == []
+    assert anonymous.get("/entries/SV_000001.1/").status_code == 200
+    assert anonymous.get("/entries/SV_000002.1/").status_code == 404
+
+
+def test_the_manifest_lists_public_files_with_urls_sizes_and_digests(lab: Group) -> None:
+    public = verified_file(lab, "a.fastq", released=True)
+    entry(lab, "SV_000001", released=True, file=public)
+    entry(lab, "SV_000002", released=False, file=verified_file(lab, "b.fastq"))
+
+    for query in ["?entry=SV_000001.1&entry=SV_000002.1", "?all=1"]:
+        response = Client().get(f"/released/manifest.tsv{query}")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/tab-separated-values; charset=utf-8"
+        assert response["Content-Disposition"].startswith(
+            'attachment; filename="seqvault-manifest-'
+        )
+        body = b"".join(response.streaming_content).decode()
+        lines = list(csv.DictReader(io.StringIO(body), delimiter="\t"))
+        assert lines == [
+            {
+                "accessionVersion": "SV_000001.1",
+                "organism": "sars-cov-2",
+                "category": "raw_reads",
+                "fileName": "a.fastq",
+                "fileId": str(public.pk),
+                "size": "1234",
+                "sha256": "ab" * 32,
+                "url": f"http://testserver/api/files/{public.pk}/download",
+            }
+        ]
+
+
+def test_tokens_are_shown_once_and_only_their_owner_revokes_them(ada: Any) -> None:
+    client = signed_in(ada)
+    client.post("/tokens/", {"name": "script", "expires_in_days": "30"})
+    first = client.get("/tokens/")
+    raw = first.context["new_token"]["raw"]
+    assert raw.startswith("sv_") and raw in first.content.decode()
+    assert raw not in client.get("/tokens/").content.decode()
+    token_id = first.context["new_token"]["id"]
+    assert signed_in(UserFactory()).post(f"/tokens/{token_id}/revoke").status_code == 404
+    assert client.post(f"/tokens/{token_id}/revoke").status_code == 302
+    assert client.get("/tokens/").context["tokens"][0].revoked_at is not None
+
+
+def test_only_a_group_admin_manages_members(lab: Group, ada: Any) -> None:
+    member = UserFactory(username="bob")
+    MembershipFactory(group=lab, user=member, role=Membership.Role.MEMBER)
+    UserFactory(username="carol")
+    refused = signed_in(member).post(
+        f"/groups/{lab.pk}/members/",
+        {"action": "add", "add-username": "carol", "add-role": "member"},
+    )
+    assert refused.status_code == 400
+    assert not Membership.objects.filter(user__username="carol").exists()
+    page = signed_in(member).get(f"/groups/{lab.pk}/members/")
+    assert "Add a member" not in page.content.decode()
+
+    added = signed_in(ada).post(
+        f"/groups/{lab.pk}/members/",
+        {"action": "add", "add-username": "carol", "add-role": "admin"},
+    )
+    assert added.status_code == 302
+    assert Membership.objects.get(user__username="carol").role == "admin"
+
+
+def test_every_processed_entry_of_a_group_is_approved_at_once(lab: Group, ada: Any) -> None:
+    ready = entry(lab, "SV_000007", released=False)
+    failing = entry(lab, "SV_000008", released=False)
+    failing.processed.update(errors=[{"message": "no coverage"}])
+    response = signed_in(ada).post(
+        "/entries/approve",
+        {"scope": "all", "group": str(lab.pk), "next": f"/groups/{lab.pk}/entries/"},
+    )
+    assert response["Location"] == f"/groups/{lab.pk}/entries/"
+    ready.refresh_from_db()
+    failing.refresh_from_db()
+    assert (ready.status, failing.status) == ("APPROVED_FOR_RELEASE", "PROCESSED")
+    assert ready.approver == ada
+
+
+def test_approval_is_refused_to_other_groups_and_says_why(lab: Group, ada: Any) -> None:
+    other = entry(GroupFactory(), "SV_000009", released=False)
+    client = signed_in(ada)
+    response = client.post("/entries/approve", {"entry": "SV_000009.1"}, follow=True)
+    assert "No entries of your groups have accession versions: SV_000009.1" in (
+        response.content.decode()
+    )
+    other.refresh_from_db()
+    assert other.status == "PROCESSED"
