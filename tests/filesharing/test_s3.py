@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -141,11 +142,15 @@ def test_urls_are_signed_for_the_clients_endpoint_when_it_differs(submitter: Any
     from django.test import override_settings
 
     public = settings.S3_ENDPOINT_URL.replace("127.0.0.1", "localhost")
+    key = f"files/{uuid.uuid4()}"
     with override_settings(S3_PRESIGN_ENDPOINT_URL=public):
         s3._local.__dict__.clear()
         try:
             upload = s3.presign_put(
-                key="files/aliased", size=3, sha256_hex=None, content_type=None,
+                key=key,
+                size=3,
+                sha256_hex=None,
+                content_type=None,
                 lifetime=timedelta(minutes=1),
             )
         finally:
@@ -154,4 +159,6 @@ def test_urls_are_signed_for_the_clients_endpoint_when_it_differs(submitter: Any
     assert upload.url.startswith(f"{public}/{s3.bucket()}/files/aliased?")
     import requests
 
-    assert requests.put(upload.url, data=b"abc", headers=upload.headers, timeout=10).status_code == 200
+    assert (
+        requests.put(upload.url, data=b"abc", headers=upload.headers, timeout=10).status_code == 200
+    )
