@@ -88,6 +88,7 @@ def test_a_large_file_is_sent_in_parts_and_resumes_after_a_reload(
     row = row_of(page, "run42_R1.fastq.gz")
     expect(row).to_have_attribute("data-state", "verified", timeout=60_000)
     expect(row).to_contain_text("Resumed: 3 of 10 parts were already stored.")
+    expect(interrupted).to_be_hidden()
     screenshot(page, "upload-verified")
 
     # Only the missing parts were sent again, each once; S3 kept the first three.

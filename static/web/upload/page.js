@@ -130,7 +130,7 @@ class UploadPage {
     if (!files.length) return;
     this.$('#progress-panel').hidden = false;
     const added = this.uploader.add(files);
-    for (const upload of added) this.markResumed(upload);
+    this.showInterrupted();
     this.announce(`${added.length} file${added.length === 1 ? '' : 's'} added.`);
   }
 
@@ -141,7 +141,9 @@ class UploadPage {
   // --- interrupted uploads of earlier pages ------------------------------------------------
 
   showInterrupted() {
-    const records = store.unfinished(this.config.groupId);
+    // Uploads this page is running are shown in their rows, not here.
+    const running = new Set(this.uploader.uploads.filter((u) => u.state !== 'cancelled').map((u) => u.key));
+    const records = store.unfinished(this.config.groupId).filter((r) => !running.has(r.key));
     const list = this.$('#interrupted-list');
     list.replaceChildren();
     this.$('#interrupted').hidden = records.length === 0;
@@ -161,13 +163,6 @@ class UploadPage {
         element('strong', {}, record.name), ` — ${formatBytes(record.size)}`,
         done ? `, ${done}` : '', ' ', discard));
     }
-  }
-
-  markResumed(upload) {
-    if (upload.resumable) {
-      upload.note('An earlier upload of this file was interrupted; it resumes where it stopped.');
-    }
-    this.showInterrupted();
   }
 
   // --- one row per file ----------------------------------------------------------------
@@ -227,14 +222,21 @@ class UploadPage {
     else row.classList.remove('row-error');
     if (upload.settled && !parts.announced) {
       parts.announced = true;
+      this.showInterrupted();
       this.announce(`${upload.name}: ${STATE_LABELS[upload.state]}. ${upload.state === 'failed' ? upload.message : ''}`);
     }
   }
 
   tick() {
     for (const upload of this.uploader.active) this.update(upload);
+    if (!this.uploader.uploads.length) return;
     const totals = this.uploader.totals();
-    if (!totals.files) return;
+    if (!totals.files) {
+      this.$('#overall-progress').value = 0;
+      this.$('#overall-label').textContent = 'Every upload was cancelled.';
+      this.$('#cancel-all').hidden = true;
+      return;
+    }
     const overall = this.$('#overall-progress');
     overall.value = totals.size ? Math.round((100 * totals.sent) / totals.size) : 100;
     const parts = [`${formatBytes(totals.sent)} of ${formatBytes(totals.size)}`,

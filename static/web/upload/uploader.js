@@ -161,7 +161,12 @@ export class FileUpload extends EventTarget {
 
   async sendParts(signal) {
     const { api } = this.uploader;
-    await this.adoptOrStart(signal);
+    if (await this.adoptOrStart(signal) === 'completed') {
+      store.forget(this.key);
+      this.bytesDone = this.size;
+      this.note('This file was already complete; the server is verifying it.');
+      return;
+    }
     store.save(this.key, this.record());
     this.set('uploading');
     for (let round = 1; ; round += 1) {
@@ -201,6 +206,8 @@ export class FileUpload extends EventTarget {
     };
   }
 
+  // Resume the upload this browser remembers, or start one. Answers 'completed' when the
+  // remembered upload was already completed (only its answer was lost).
   async adoptOrStart(signal) {
     const { api } = this.uploader;
     const saved = store.load(this.key);
@@ -214,9 +221,13 @@ export class FileUpload extends EventTarget {
         if (this.resumedBytes) {
           this.note(`Resumed: ${this.partsDone} of ${this.partCount} parts were already stored.`);
         }
-        return;
+        return 'resumed';
       } catch (error) {
         if (!(error instanceof ApiError) || error.transient) throw error;
+        if (error.code === 'multipart_upload_not_pending'
+            && ['uploaded', 'accepted'].includes(error.details.status)) {
+          return 'completed';
+        }
         // That upload ended (cancelled, or abandoned and cleaned up): start over.
         this.note(`The earlier upload cannot be resumed (${error.message}); starting again.`);
         Object.assign(this, { uploadId: null, etags: {}, partsDone: 0, bytesDone: 0, resumedBytes: 0 });
@@ -237,12 +248,14 @@ export class FileUpload extends EventTarget {
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== 'multipart_upload_exists') throw error;
       this.uploadId = error.details.uploadId; // left pending by an earlier page: take it over
+      if (error.details.status !== 'pending') return 'completed';
       await this.adoptHeld(signal);
-      return;
+      return 'resumed';
     }
     Object.assign(this, {
       uploadId: started.uploadId, partSize: started.partSize, partCount: started.partCount,
     });
+    return 'started';
   }
 
   // Take the parts S3 holds as sent, with S3's ETags.
