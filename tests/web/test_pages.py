@@ -104,7 +104,10 @@ def test_a_local_account_signs_in_and_works_with_its_group(page: Page, site: Sit
     token.refresh_from_db()
     assert token.revoked_at is not None
 
+    page.goto(site("/"))
+    expect(page.get_by_role("heading", name="Your groups")).to_be_visible()
+    screenshot(page, "home-signed-in")
     page.get_by_role("button", name="Sign out ada").click()
-    expect(
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")
-    ).to_be_visible()
+    main = page.get_by_role("navigation", name="Main")
+    expect(main.get_by_role("link", name="Sign in")).to_be_visible()
+    screenshot(page, "home")

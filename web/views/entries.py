@@ -101,7 +101,10 @@ def entry_detail(request: HttpRequest, accession_version: str) -> HttpResponse:
         and entry.status == SequenceEntry.Status.PROCESSED
         and processed is not None
         and not processed.errors,
-        "may_revise": writable and entry.status != SequenceEntry.Status.IN_PROCESSING,
+        # The service refuses revisions while the latest version is still being processed.
+        "may_revise": writable
+        and entry.status
+        in (SequenceEntry.Status.PROCESSED, SequenceEntry.Status.APPROVED_FOR_RELEASE),
         "metadata_rows": _metadata_rows(entry, processed, reader),
     }
     return render(request, "web/entry_detail.html", context)
