@@ -306,14 +306,16 @@ export class FileUpload extends EventTarget {
     const start = (number - 1) * this.partSize;
     const end = Math.min(this.size, start + this.partSize);
     await this.withAttempts(`Part ${number}`, signal, async () => {
-      const body = await this.file.slice(start, end).arrayBuffer();
-      const sha256 = await sha256Hex(body);
+      const slice = this.file.slice(start, end);
+      // The part is in memory only while it is hashed; the PUT streams the slice from disk.
+      // Should the file change in between, S3 refuses the bytes and the part is hashed again.
+      const sha256 = await sha256Hex(await slice.arrayBuffer());
       const answer = await api.partUrls(this.uploadId, [{ partNumber: number, sha256 }]);
       const [url] = answer.parts;
       this.etags[number] = await putToStorage({
         url: url.url,
         headers: url.headers,
-        body,
+        body: slice,
         signal,
         onProgress: (loaded) => {
           this.inFlight.set(number, loaded);
