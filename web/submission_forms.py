@@ -14,8 +14,8 @@ from submissions.organisms import organisms
 from web.row_errors import AttachmentKey
 
 # A table or FASTA sent back into the form after a refusal, so that it can be corrected here;
-# larger ones must be chosen again.
-CARRY_OVER_MAX_BYTES = 2 * 1024**2
+# larger ones must be chosen again (pasted text counts against DATA_UPLOAD_MAX_MEMORY_SIZE).
+CARRY_OVER_MAX_BYTES = 1024**2
 
 
 def choices(field: forms.Field, values: list[tuple[str, str]]) -> None:
@@ -75,17 +75,24 @@ class SubmissionForm(forms.Form):
         data["sequence_bytes"] = sequences if sequences.strip() else None
         return data
 
-    def carry_over(self) -> None:
+    def carry_over(self) -> list[str]:
         """Put chosen files' text into the text fields, for the page that shows the errors
-        (a browser cannot refill a file input)."""
+        (a browser cannot refill a file input); answers the files to choose again (large or
+        compressed ones)."""
         data = cast(QueryDict, self.data).copy()
-        for name, raw in (
-            ("metadata_text", self.cleaned_data.get("metadata_bytes")),
-            ("sequence_text", self.cleaned_data.get("sequence_bytes")),
+        again = []
+        for name, chosen, raw in (
+            ("metadata_text", "metadata_file", self.cleaned_data.get("metadata_bytes")),
+            ("sequence_text", "sequence_file", self.cleaned_data.get("sequence_bytes")),
         ):
-            if raw and len(raw) <= CARRY_OVER_MAX_BYTES and raw[:2] != b"\x1f\x8b":
+            if not raw or not self.cleaned_data.get(chosen):
+                continue
+            if len(raw) <= CARRY_OVER_MAX_BYTES and raw[:2] != b"\x1f\x8b":
                 data[name] = raw.decode("utf-8", errors="replace")
+            else:
+                again.append(str(self.fields[chosen].label))
         self.data = data
+        return again
 
 
 def file_label(file: File) -> str:

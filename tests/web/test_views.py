@@ -4,10 +4,12 @@ an entry, and the released-data manifest."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -284,3 +286,33 @@ def test_approval_is_refused_to_other_groups_and_says_why(lab: Group, ada: Any) 
     )
     other.refresh_from_db()
     assert other.status == "PROCESSED"
+
+
+def test_a_refused_table_file_comes_back_as_text_to_correct(lab: Group, ada: Any) -> None:
+    bad = METADATA.replace("2024-03-01", "yesterday")
+    response = signed_in(ada).post(
+        f"/groups/{lab.pk}/submit/",
+        {
+            "organism": "sars-cov-2",
+            "metadata_file": SimpleUploadedFile("metadata.tsv", bad.encode()),
+            "att-TOTAL_FORMS": "0",
+            "att-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 422
+    assert response.context["form"].data["metadata_text"] == bad
+    [line] = response.context["placed"].lines
+    assert (line.number, line.key) == (2, "s1")
+    assert "'yesterday' is not a 'date'" in line.errors[0]
+
+    gzipped = signed_in(ada).post(
+        f"/groups/{lab.pk}/submit/",
+        {
+            "organism": "sars-cov-2",
+            "metadata_file": SimpleUploadedFile("metadata.tsv.gz", gzip.compress(bad.encode())),
+            "att-TOTAL_FORMS": "0",
+            "att-INITIAL_FORMS": "0",
+        },
+    )
+    assert gzipped.context["choose_again"] == ["Metadata table file (TSV)"]
+    assert "Metadata table file (TSV): choose the file again" in gzipped.content.decode()

@@ -91,6 +91,7 @@ def _submission_page(request: HttpRequest, group: Group, *, revision: bool) -> H
     choosable = _choosable_files(request, group, wanted)
     categories = _categories()
     placed = None
+    choose_again: list[str] = []
     if posted:
         form = SubmissionForm(request.POST, request.FILES, revision=revision)
         formset = attachment_formset(0)(
@@ -116,7 +117,7 @@ def _submission_page(request: HttpRequest, group: Group, *, revision: bool) -> H
                 messages.success(request, f"{verb} {len(entries)} entries: {listed}{more}.")
                 return redirect("web:entries", group_id=group.pk)
         if form.is_bound and hasattr(form, "cleaned_data"):
-            form.carry_over()
+            choose_again = form.carry_over()
     else:
         form = SubmissionForm(revision=revision, initial=_prefill(request, revision=revision))
         initial = [
@@ -129,6 +130,7 @@ def _submission_page(request: HttpRequest, group: Group, *, revision: bool) -> H
         "form": form,
         "formset": formset,
         "placed": placed,
+        "choose_again": choose_again,
         "revision": revision,
         "key_column": key_column,
         "organisms": list(organisms().values()),
