@@ -15,10 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+STALL_SECONDS = 5.0
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade"}
 
 # A rule sees (method, url, attempt number of this method, path and part) and answers what to do:
-# None (forward), "500", "drop" (close the socket mid-body) or a delay in seconds (float).
+# None (forward), "500", "drop" (close the socket mid-body), "stall" (take the whole request,
+# never forward it, hang up after a few seconds) or a delay in seconds (float) before forwarding.
 Rule = Callable[[str, str, int], str | float | None]
 
 
@@ -54,6 +56,12 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 body = self.rfile.read(length) if length else None
+                if action == "stall":
+                    proxy.log.append((self.command, self.path, "stall"))
+                    time.sleep(STALL_SECONDS)
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
                 if action == "500":
                     proxy.log.append((self.command, self.path, "500"))
                     self._answer(
