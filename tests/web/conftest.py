@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from filesharing import s3
 from tests.factories import UserFactory
@@ -38,6 +45,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "secret-pass-123"  # tests.factories.UserFactory's
 MIB = 1024**2
+
+# Two test workers share the machine with browsers, S3 and gunicorn: allow for a slow moment.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,7 @@ DROP = """async ([size]) => {
 }"""
 
 
-def test_a_part_refused_by_storage_is_reported_and_sent_again(
+def test_a_refused_part_and_a_lost_connection_are_reported_and_the_parts_sent_again(
     page: Page, site: Site, ada: Any
 ) -> None:
     size = 12 * MIB
@@ -154,24 +154,39 @@ def test_a_part_refused_by_storage_is_reported_and_sent_again(
         ),
     )
     corrupted: list[int] = []
+    stalled: list[Route] = []
 
-    def corrupt_part_2_once(route: Route) -> None:
+    def corrupt_part_2_and_stall_part_3(route: Route) -> None:
         request = route.request
-        if request.method == "PUT" and part_number(request.url) == 2 and not corrupted:
+        number = part_number(request.url) if request.method == "PUT" else None
+        if number == 2 and not corrupted:
             body = bytearray(request.post_data_buffer or b"")
             body[1000] ^= 0xFF  # one flipped byte on the way: S3 checks the part's SHA-256
             corrupted.append(len(body))
             route.continue_(post_data=bytes(body))
-            return
-        route.continue_()
+        elif number == 3 and not stalled:
+            stalled.append(route)  # answered below, once the connection is gone
+        else:
+            route.continue_()
 
-    page.route(storage_routes(), corrupt_part_2_once)
+    page.route(storage_routes(), corrupt_part_2_and_stall_part_3)
     page.locator("[data-uploader][data-ready]").wait_for(state="attached")
     page.evaluate(DROP, [size])
 
+    # The connection drops while part 3 is on its way: the page waits for it to come back.
     row = row_of(page, "assembly_reads.bam")
-    expect(row).to_have_attribute("data-state", "verified", timeout=60_000)
     expect(row.locator(".notes")).to_contain_text("Part 2:")
+    while not stalled:  # Playwright hands the stalled request over while it waits
+        page.wait_for_timeout(50)
+    page.context.set_offline(True)
+    stalled[0].abort("internetdisconnected")
+    expect(row.locator(".notes")).to_contain_text("Part 3: the connection was lost; waiting")
+    expect(page.locator("#announcer")).to_contain_text("The connection was lost")
+    page.wait_for_timeout(1500)  # offline, nothing is tried and no attempt is used up
+    expect(row).to_have_attribute("data-state", "uploading")
+    page.context.set_offline(False)
+
+    expect(row).to_have_attribute("data-state", "verified", timeout=60_000)
     expect(row.locator(".notes")).to_contain_text("Trying again (attempt 2 of")
     expect(row_of(page, "notes.txt")).to_have_attribute("data-state", "verified")
     screenshot(page, "upload-part-retried")
