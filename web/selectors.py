@@ -89,3 +89,18 @@ def manifest_lines(
                 size=attachment.file.size,
                 sha256=attachment.file.sha256,
             )
+
+
+def released_entry_ids(*, accession_versions: list[str]) -> list[int]:
+    """The released entry versions among `ACC.VER` texts; others are left out silently."""
+    pairs = set()
+    for text in accession_versions:
+        accession, _, version = text.strip().rpartition(".")
+        if accession and version.isdigit():
+            pairs.add((accession, int(version)))
+    if not pairs:
+        return []
+    found = SequenceEntry.objects.filter(
+        accession__in={accession for accession, _ in pairs}, released_at__isnull=False
+    ).values_list("pk", "accession", "version")
+    return [pk for pk, accession, version in found if (accession, version) in pairs]

@@ -22,6 +22,7 @@ from web.selectors import (
     ManifestLine,
     ReleasedSearch,
     manifest_lines,
+    released_entry_ids,
     released_search,
 )
 from web.submission_forms import choices
@@ -108,7 +109,7 @@ def manifest(request: HttpRequest) -> StreamingHttpResponse:
     else:
         wanted = request.GET.getlist("entry")
         entries = released_search(search=ReleasedSearch(all_versions=True)).filter(
-            pk__in=_ids_of(wanted)
+            pk__in=released_entry_ids(accession_versions=wanted[:MANIFEST_MAX_ENTRIES])
         )
     lines = manifest_lines(
         entries=entries[:MANIFEST_MAX_ENTRIES], current=current_pipeline_versions()
@@ -119,21 +120,6 @@ def manifest(request: HttpRequest) -> StreamingHttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="seqvault-manifest-{stamp}.tsv"'
     return response
-
-
-def _ids_of(accession_versions: list[str]) -> list[int]:
-    pairs = []
-    for text in accession_versions[:MANIFEST_MAX_ENTRIES]:
-        accession, _, version = text.strip().rpartition(".")
-        if accession and version.isdigit():
-            pairs.append((accession, int(version)))
-    if not pairs:
-        return []
-    found = SequenceEntry.objects.filter(
-        accession__in={a for a, _ in pairs}, released_at__isnull=False
-    ).values_list("pk", "accession", "version")
-    wanted = set(pairs)
-    return [pk for pk, accession, version in found if (accession, version) in wanted]
 
 
 def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
