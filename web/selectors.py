@@ -9,9 +9,15 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from core.types import AnyUser
+from filesharing.models import File
 from submissions.models import EntryFile, SequenceEntry
 from submissions.organisms import Organism
-from submissions.selectors import entry_displayed_processed, released_entries
+from submissions.selectors import (
+    entry_displayed_processed,
+    entry_queryset_for_user,
+    released_entries,
+)
 
 # A metadata field as it may appear in a lookup path: no "__", which would start a new lookup.
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$")
@@ -104,3 +110,13 @@ def released_entry_ids(*, accession_versions: list[str]) -> list[int]:
         accession__in={accession for accession, _ in pairs}, released_at__isnull=False
     ).values_list("pk", "accession", "version")
     return [pk for pk, accession, version in found if (accession, version) in pairs]
+
+
+def file_attachments_for_user(*, file: File, user: AnyUser) -> QuerySet[EntryFile]:
+    """Where a file is used: the entry versions the user may see that cite it."""
+    visible = entry_queryset_for_user(user=user).values("pk")
+    return (
+        EntryFile.objects.filter(file=file, entry__in=visible)
+        .select_related("entry")
+        .order_by("entry__accession", "entry__version", "kind", "category")
+    )

@@ -316,3 +316,14 @@ def test_a_refused_table_file_comes_back_as_text_to_correct(lab: Group, ada: Any
     )
     assert gzipped.context["choose_again"] == ["Metadata table file (TSV)"]
     assert "Metadata table file (TSV): choose the file again" in gzipped.content.decode()
+
+
+def test_a_file_page_names_the_entries_that_cite_it(lab: Group, ada: Any) -> None:
+    file = verified_file(lab, "a.fastq", released=True)
+    entry(lab, "SV_000003", released=True, file=file)
+    page = signed_in(ada).get(f"/files/{file.pk}/")
+    cited = [(a.entry.accession_version, a.kind) for a in page.context["attachments"]]
+    assert cited == [("SV_000003.1", "input"), ("SV_000003.1", "output")]
+    public = Client().get(f"/files/{file.pk}/")
+    assert public.status_code == 200
+    assert len(public.context["attachments"]) == 2

@@ -18,6 +18,7 @@ from filesharing.selectors import (
 )
 from filesharing.services import file_confirm, file_soft_delete
 from groups.permissions import user_can_read_group, user_is_curator, user_is_group_admin
+from web.selectors import file_attachments_for_user
 from web.views.common import not_found_as_404
 
 
@@ -41,6 +42,7 @@ def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
     )
     context = {
         "file": file,
+        "attachments": file_attachments_for_user(file=file, user=request.user),
         "member": member,
         "versions": versions,
         "uploads": uploads,
