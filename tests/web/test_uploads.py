@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.conf import settings
 from playwright.sync_api import Page, Request, Route, expect
 
@@ -200,3 +202,27 @@ def test_a_refused_part_and_a_lost_connection_are_reported_and_the_parts_sent_ag
     notes = File.objects.get(name="notes.txt")
     assert (notes.status, notes.size) == (File.Status.VERIFIED, len(b"#notes\n"))
     assert not notes.multipart_uploads.exists()  # small files go in one PUT
+
+
+def test_storage_lets_this_site_and_no_other_send_parts(site: Site) -> None:
+    """CORS is enforced per bucket: the browser tests above pass because the bucket names the
+    site's origin, not because the emulator lets everyone in."""
+    url = s3.presign_put(
+        key="files/cors-probe",
+        size=5,
+        sha256_hex=hashlib.sha256(b"hello").hexdigest(),
+        content_type=None,
+        lifetime=timedelta(minutes=5),
+    ).url
+    asked = {
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-amz-checksum-sha256,if-none-match",
+    }
+    ours = requests.options(url, headers={**asked, "Origin": site.url}, timeout=10)
+    other = requests.options(
+        url, headers={**asked, "Origin": "http://elsewhere.example"}, timeout=10
+    )
+
+    assert ours.headers.get("Access-Control-Allow-Origin") == site.url
+    assert "ETag" in ours.headers.get("Access-Control-Expose-Headers", "")
+    assert "Access-Control-Allow-Origin" not in other.headers

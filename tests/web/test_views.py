@@ -327,3 +327,12 @@ def test_a_file_page_names_the_entries_that_cite_it(lab: Group, ada: Any) -> Non
     public = Client().get(f"/files/{file.pk}/")
     assert public.status_code == 200
     assert len(public.context["attachments"]) == 2
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused_with_a_readable_page(ada: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    response = client.post("/tokens/", {"name": "x", "expires_in_days": "30"})
+    assert response.status_code == 403
+    assert "Please try again" in response.content.decode()
+    assert not ada.api_tokens.exists()
