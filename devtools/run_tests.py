@@ -46,6 +46,17 @@ def ensure_services() -> None:
             time.sleep(0.5)
 
 
+def ensure_database(url: str) -> None:
+    """The migrations check reads the migration history, so the database must exist."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
 def step(title: str, command: list[str], env: dict[str, str]) -> None:
     print(f"\n== {title}: {' '.join(command)}", flush=True)
     started = time.monotonic()
@@ -59,6 +70,7 @@ def main(pytest_args: list[str]) -> int:
     ensure_services()
     ensure_venv(ROOT)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    ensure_database(env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seqvault"))
     step("ruff", [str(BIN / "ruff"), "check", "."], env)
     step("ruff format", [str(BIN / "ruff"), "format", "--check", "."], env)
     step("mypy", [str(BIN / "mypy"), "."], env)
