@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
@@ -36,11 +34,21 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
+
+from devtools.support import (
+    Stop,
+    exclusive_lock,
+    file_sha256,
+    log_tail,
+    raise_stop,
+    read_text,
+    write_atomically,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = PROJECT_ROOT / "devtools" / "oidc"
@@ -78,13 +86,13 @@ def ensure_node_modules(node_dir: Path = NODE_DIR) -> Path:
     """
     _check_node()
     lock = node_dir / "package-lock.json"
-    wanted = _file_sha256(lock)
+    wanted = file_sha256(lock)
     if _modules_are_current(node_dir, wanted):
         return node_dir / "node_modules"
-    with _exclusive_lock(lock):
+    with exclusive_lock(lock):
         if not _modules_are_current(node_dir, wanted):
             _npm_ci(node_dir)
-            _write_atomically(node_dir / "node_modules" / STAMP_NAME, wanted)
+            write_atomically(node_dir / "node_modules" / STAMP_NAME, wanted)
     return node_dir / "node_modules"
 
 
@@ -157,7 +165,7 @@ class Provider:
     def set_accounts(self, accounts: Sequence[dict[str, Any]]) -> None:
         """Replace who may sign in: dicts of sub, login, password, email and optionally name,
         preferred_username and email_verified. Takes effect at the next sign-in or token use."""
-        _write_atomically(self.accounts_file, json.dumps(list(accounts), indent=2))
+        write_atomically(self.accounts_file, json.dumps(list(accounts), indent=2))
 
     def seqvault_env(self, *, provider_name: str = "the development provider") -> dict[str, str]:
         """The OIDC_* environment variables that make seqvault sign users in here."""
@@ -245,7 +253,7 @@ def start_provider(
     for uri in redirect_uris:
         command += ["--redirect-uri", uri]
     if accounts is not None:
-        _write_atomically(state_dir / "accounts.json", json.dumps(list(accounts), indent=2))
+        write_atomically(state_dir / "accounts.json", json.dumps(list(accounts), indent=2))
         command += ["--accounts", str(state_dir / "accounts.json")]
     if exit_with_parent:
         command += ["--parent-pid", str(os.getpid())]
@@ -287,8 +295,8 @@ def _wait_until_ready(process: subprocess.Popen[bytes], issuer_file: Path, log: 
     while True:
         code = process.poll()
         if code is not None:
-            raise ProviderError(f"the OpenID provider exited with code {code}.\n{_tail(log)}")
-        issuer = _read_text(issuer_file).strip()
+            raise ProviderError(f"the OpenID provider exited with code {code}.\n{log_tail(log)}")
+        issuer = read_text(issuer_file).strip()
         if issuer and _discovery_ok(issuer):
             return issuer
         if time.monotonic() > deadline:
@@ -308,51 +316,11 @@ def _discovery_ok(issuer: str) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    with open(path, "rb") as handle:  # flock needs no write access and no extra file
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text + "\n")
-    os.replace(partial, path)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def _tail(log_path: Path, lines: int = 30) -> str:
-    tail = _read_text(log_path).splitlines()[-lines:]
-    return f"--- last {len(tail)} lines of {log_path} ---\n" + "\n".join(tail)
-
-
 def _progress(message: str) -> None:
     print(f"oidc-provider: {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
 
 
 def _cmd_ensure(args: argparse.Namespace) -> int:
@@ -361,8 +329,8 @@ def _cmd_ensure(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, raise_stop)
+    signal.signal(signal.SIGINT, raise_stop)
     redirect_uris = args.redirect_uri or list(DEFAULT_REDIRECT_URIS)
     try:
         with start_provider(args.port, redirect_uris=redirect_uris) as provider:
@@ -374,9 +342,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             assert provider._process is not None
             while provider._process.poll() is None:
                 time.sleep(0.5)
-            _progress(f"the provider exited by itself.\n{_tail(provider.log_file)}")
+            _progress(f"the provider exited by itself.\n{log_tail(provider.log_file)}")
             return 1
-    except _Stop:
+    except Stop:
         return 0
 
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
@@ -40,7 +38,17 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
+
+from devtools.support import (
+    Stop,
+    exclusive_lock,
+    file_sha256,
+    log_tail,
+    raise_stop,
+    read_text,
+    write_atomically,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_DIR_NAME = ".venv-s3"
@@ -79,14 +87,14 @@ def ensure_venv(project_root: Path) -> Path:
     project_root = project_root.resolve()  # the venv path is used from other working dirs
     venv = project_root / VENV_DIR_NAME
     lock = project_root / LOCK_FILE
-    wanted = _file_sha256(lock)
+    wanted = file_sha256(lock)
     if _venv_is_current(venv, wanted):
         return venv
     # Serialise concurrent builders (parallel test workers): the second one finds it done.
-    with _exclusive_lock(lock):
+    with exclusive_lock(lock):
         if not _venv_is_current(venv, wanted):
             _build_venv(_find_python313(), venv, lock)
-            _write_atomically(venv / STAMP_NAME, wanted)
+            write_atomically(venv / STAMP_NAME, wanted)
     return venv
 
 
@@ -339,16 +347,16 @@ def _wait_until_ready(emulator: Emulator, log_path: Path) -> None:
     while True:
         code = emulator._process.poll()
         if code is not None:
-            log = _log_tail(log_path)
+            log = log_tail(log_path)
             error = _PortTaken if "Address already in use" in log else EmulatorError
             raise error(f"S3 emulator exited with code {code} while starting.\n{log}")
         # The marker proves the port is ours: a health answer alone could come from another server.
-        if marker in _read_text(log_path) and _health_ok(emulator.endpoint_url):
+        if marker in read_text(log_path) and _health_ok(emulator.endpoint_url):
             return
         if time.monotonic() > deadline:
             raise EmulatorError(
                 f"S3 emulator not ready after {READY_TIMEOUT:.0f} s at {emulator.endpoint_url}.\n"
-                f"{_log_tail(log_path)}"
+                f"{log_tail(log_path)}"
             )
         time.sleep(0.1)
 
@@ -374,8 +382,8 @@ def _free_loopback_port() -> int:
 
 
 def _write_state_files(emulator: Emulator, state_dir: Path) -> None:
-    _write_atomically(state_dir / "endpoint", emulator.endpoint_url)
-    _write_atomically(state_dir / "pid", str(emulator.pid))
+    write_atomically(state_dir / "endpoint", emulator.endpoint_url)
+    write_atomically(state_dir / "pid", str(emulator.pid))
 
 
 def _remove_state_files(state_dir: Path, pid: int) -> None:
@@ -397,7 +405,7 @@ def running_emulator(state_dir: Path) -> Emulator | None:
     pid = _read_pid(state_dir)
     if pid is None or not _is_our_emulator(pid):
         return None
-    endpoint = _read_text(state_dir / "endpoint").strip()
+    endpoint = read_text(state_dir / "endpoint").strip()
     port = int(endpoint.rsplit(":", 1)[1]) if endpoint else 0
     return Emulator(endpoint, pid, port, state_dir)
 
@@ -442,51 +450,11 @@ def _run(command: list[str]) -> None:
         raise SystemExit(f"s3-emulator: command failed ({result.returncode}): {' '.join(command)}")
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    with open(path, "rb") as handle:  # flock needs no write access and no extra file
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text + "\n")
-    os.replace(partial, path)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def _log_tail(log_path: Path, lines: int = 40) -> str:
-    tail = _read_text(log_path).splitlines()[-lines:]
-    return f"--- last {len(tail)} lines of {log_path} ---\n" + "\n".join(tail)
-
-
 def _progress(message: str) -> None:
     print(f"s3-emulator: {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-class _Stop(Exception):
-    """Raised by the SIGINT/SIGTERM handler to leave ``run``'s wait loop."""
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
 
 
 def _cmd_ensure(args: argparse.Namespace) -> int:
@@ -495,8 +463,8 @@ def _cmd_ensure(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, raise_stop)
+    signal.signal(signal.SIGINT, raise_stop)
     emulator: Emulator | None = None
     try:
         emulator = start_emulator(args.project_root, args.state_dir, args.port)
@@ -504,9 +472,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         assert emulator._process is not None
         while emulator._process.poll() is None:
             time.sleep(0.5)
-        _progress(f"emulator exited by itself.\n{_log_tail(args.state_dir / 'emulator.log')}")
+        _progress(f"emulator exited by itself.\n{log_tail(args.state_dir / 'emulator.log')}")
         return 1
-    except _Stop:  # a signal during start-up is fine too: start_emulator cleans up after itself
+    except Stop:  # a signal during start-up is fine too: start_emulator cleans up after itself
         return 0
     finally:
         if emulator is not None:
