@@ -21,7 +21,7 @@ from django.db import connection
 from playwright.sync_api import Page, expect
 
 from accounts.models import OidcIdentity
-from devtools.oidc_provider import ProviderError, start_provider
+from devtools.oidc_provider import Provider, ProviderError, start_provider
 from groups.models import Membership
 from tests.factories import GroupFactory, MembershipFactory
 from tests.web.conftest import screenshot
@@ -47,7 +47,7 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def oidc_site(tmp_path: Path) -> Iterator[tuple[str, object]]:
+def oidc_site(tmp_path: Path) -> Iterator[tuple[str, Provider]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -94,11 +94,11 @@ def oidc_site(tmp_path: Path) -> Iterator[tuple[str, object]]:
 
 
 def test_a_person_signs_in_through_the_institutions_provider(
-    page: Page, oidc_site: tuple[str, object]
+    page: Page, oidc_site: tuple[str, Provider]
 ) -> None:
     url, provider = oidc_site
     subject = f"alice-{uuid.uuid4()}"
-    provider.set_accounts(  # type: ignore[attr-defined]
+    provider.set_accounts(
         [{"sub": subject, "login": "alice", "password": "alice-pw", "email": "alice@example.org"}]
     )
 
