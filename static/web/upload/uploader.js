@@ -89,7 +89,8 @@ export class FileUpload extends EventTarget {
     if (this.settled) return;
     this.controller.abort();
     this.set('cancelled', 'Cancelled.');
-    const { uploadId } = this;
+    // An upload an earlier page left is cancelled too, so that S3 frees its parts now.
+    const uploadId = this.uploadId || (store.load(this.key) || {}).uploadId;
     store.forget(this.key);
     if (uploadId) this.uploader.api.cancel(uploadId).catch(() => {});
   }
