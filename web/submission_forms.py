@@ -60,8 +60,8 @@ class SubmissionForm(forms.Form):
         )
         key = "accession" if revision else "submissionId"
         self.fields["metadata_text"].help_text = (
-            f"Paste it from a spreadsheet: a header line with a `{key}` column and your metadata "
-            "columns, then one line per entry. Files may be cited in `files.<category>` columns "
+            f"Paste it from a spreadsheet: a header line with a {key} column and your metadata "
+            "columns, then one line per entry. Files may be cited in files.<category> columns "
             "as space-separated name:fileId pairs, or in the rows below."
         )
 
