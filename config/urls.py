@@ -9,6 +9,7 @@ api = [
     path("", include("groups.api.urls")),
     path("", include("filesharing.api.urls")),
     path("", include("submissions.api.urls")),
+    path("", include("projects.api.urls")),
 ]
 
 urlpatterns = [

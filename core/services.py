@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,4 +24,73 @@ def job_cancel(*, job: Job, actor: Actor) -> Job:
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "finished_at"])
         audit_event(actor=actor, action="job.cancelled", obj=job)
+    return job
+
+
+# --- job lifecycle, for the services that run a job ------------------------------------------
+# A job goes pending -> running -> succeeded | failed (or pending -> cancelled). Each step is
+# idempotent: a job already past it is returned unchanged, so a task may run twice.
+
+
+def job_create(*, kind: str, actor: Actor = None, result: dict[str, Any] | None = None) -> Job:
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=kind,
+            result=result or {},
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        audit_event(actor=actor, action="job.created", obj=job, details={"kind": kind})
+    return job
+
+
+def job_start(*, job_id: uuid.UUID | str) -> Job | None:
+    """Running from now on; None when the job is no longer pending (done, cancelled, or taken
+    by another run of the same task)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status != Job.Status.PENDING:
+            return None
+        job.status = Job.Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    return job
+
+
+def job_progress(*, job_id: uuid.UUID | str, result: dict[str, Any]) -> Job:
+    """What a running job has done so far, shown to whoever polls it."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status == Job.Status.RUNNING:
+            job.result = result
+            job.save(update_fields=["result"])
+    return job
+
+
+def job_succeed(*, job_id: uuid.UUID | str, result: dict[str, Any]) -> Job:
+    return _job_finish(job_id=job_id, status=Job.Status.SUCCEEDED, result=result, error="")
+
+
+def job_fail(*, job_id: uuid.UUID | str, reason: str, result: dict[str, Any] | None = None) -> Job:
+    """`reason` is shown to clients as it is: a sentence, never a traceback."""
+    return _job_finish(job_id=job_id, status=Job.Status.FAILED, result=result, error=reason)
+
+
+def _job_finish(
+    *, job_id: uuid.UUID | str, status: str, result: dict[str, Any] | None, error: str
+) -> Job:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status not in (Job.Status.PENDING, Job.Status.RUNNING):
+            return job
+        job.status = status
+        job.error = error
+        if result is not None:
+            job.result = result
+        now = timezone.now()
+        job.started_at = job.started_at or now
+        job.finished_at = now
+        job.save(update_fields=["status", "error", "result", "started_at", "finished_at"])
+        audit_event(
+            actor=None, action=f"job.{status}", obj=job, details={"kind": job.kind, "error": error}
+        )
     return job

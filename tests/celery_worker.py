@@ -98,6 +98,8 @@ def _worker_env(queue: str) -> dict[str, str]:
         "DATABASE_CONN_MAX_AGE": "0",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # Tasks that the worker's own tasks queue (ETAs, follow-ups) stay on its queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "S3_ENDPOINT_URL": storage["endpoint_url"] or "",
         "S3_BUCKET": storage["bucket_name"],
         "ORGANISMS_CONFIG": str(settings.ORGANISMS_CONFIG),

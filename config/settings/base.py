@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "groups",
     "filesharing",
     "submissions",
+    "projects",
     "web",
 ]
 
@@ -197,6 +198,29 @@ S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
 # still attached to nothing on the next is removed from S3.
 ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 
+# --- Projects (ArtifactDB upload sessions) --------------------------------------------------
+# `completed_by` is clamped to this range (ArtifactDB: 10 s to 5 days; default 1 day).
+PROJECT_UPLOAD_MIN_DEADLINE = timedelta(seconds=env_int("PROJECT_UPLOAD_MIN_DEADLINE_SECONDS", 10))
+PROJECT_UPLOAD_MAX_DEADLINE = timedelta(
+    seconds=env_int("PROJECT_UPLOAD_MAX_DEADLINE_SECONDS", 5 * 24 * 3600)
+)
+PROJECT_UPLOAD_DEFAULT_DEADLINE = timedelta(
+    seconds=env_int("PROJECT_UPLOAD_DEFAULT_DEADLINE_SECONDS", 24 * 3600)
+)
+# Purged and expired uploads lose their rows at once and their bytes after this grace period.
+PROJECT_PURGE_GRACE = timedelta(seconds=env_int("PROJECT_PURGE_GRACE_SECONDS", 3600))
+# Metadata files (*.json) larger than this fail the completion job.
+PROJECT_METADATA_MAX_BYTES = env_int("PROJECT_METADATA_MAX_BYTES", 4 * 1024**2)
+# The re-indexing job writes this many documents per transaction; a build whose last batch is
+# older than the stale limit is taken to have died and may be started again.
+PROJECT_INDEX_BATCH = env_int("PROJECT_INDEX_BATCH", 500)
+PROJECT_INDEX_STALE_AFTER = timedelta(seconds=env_int("PROJECT_INDEX_STALE_AFTER_SECONDS", 600))
+# sts-credentials mode: off where the S3 endpoint offers no STS (the API answers 501).
+S3_STS_ENABLED = env_bool("S3_STS_ENABLED", True)
+S3_STS_ENDPOINT_URL = os.environ.get("S3_STS_ENDPOINT_URL") or S3_ENDPOINT_URL
+# AWS needs a role that may write the bucket; MinIO ignores the ARN.
+S3_STS_ROLE_ARN = env_str("S3_STS_ROLE_ARN", "arn:aws:iam::000000000000:role/seqvault-uploads")
+
 # --- Web pages ------------------------------------------------------------------------------
 # The browser's uploader (static/web/upload.js): parts sent at once over all files, files
 # worked on at once, the size up to which a file goes in one PUT, and attempts per part.
@@ -216,6 +240,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The queue tasks go to unless routed, follow-ups that tasks queue included.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "verify-unconfirmed-files": {
         "task": "filesharing.tasks.verify_unconfirmed_files_task",
@@ -236,6 +262,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reset-stale-processing": {
         "task": "submissions.tasks.reset_stale_processing_task",
         "schedule": timedelta(minutes=15),
+    },
+    "sweep-project-uploads": {
+        "task": "projects.tasks.sweep_project_uploads_task",
+        "schedule": timedelta(minutes=1),
     },
 }
 

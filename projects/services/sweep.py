@@ -1,0 +1,56 @@
+"""The periodic sweep: whatever a lost or early message left undone is found here and queued
+again, so that no deadline, expiry or removal depends on one message arriving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from core.models import Job
+from projects.models import ObjectRemoval, UploadSession
+
+BATCH = 500
+# A completion queues its job at once; one still pending after this lost its message.
+COMPLETION_GRACE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    purge_session_ids: list[str]
+    expire_session_ids: list[str]
+    removal_job_ids: list[str]
+    completions: list[tuple[str, str]]  # (session ID, job ID)
+
+
+def projects_sweep(*, now: datetime | None = None) -> SweepReport:
+    now = now or timezone.now()
+    overdue = UploadSession.objects.filter(
+        status__in=UploadSession.ACTIVE, deadline__lte=now
+    ).order_by("deadline")
+    expiring = UploadSession.objects.filter(
+        status=UploadSession.Status.COMPLETED,
+        expires_at__lte=now,
+        expires_job__status=Job.Status.PENDING,
+    ).order_by("expires_at")
+    removals = (
+        ObjectRemoval.objects.filter(removed_at__isnull=True, due_at__lte=now)
+        .values_list("job_id", flat=True)
+        .distinct()
+    )
+    stuck = UploadSession.objects.filter(
+        Q(completion_job__status=Job.Status.PENDING)
+        & Q(completion_job__created_at__lte=now - COMPLETION_GRACE),
+        status=UploadSession.Status.COMPLETING,
+    )
+    return SweepReport(
+        purge_session_ids=[str(pk) for pk in overdue.values_list("pk", flat=True)[:BATCH]],
+        expire_session_ids=[str(pk) for pk in expiring.values_list("pk", flat=True)[:BATCH]],
+        removal_job_ids=[str(pk) for pk in list(removals)[:BATCH]],
+        completions=[
+            (str(pk), str(job_id))
+            for pk, job_id in stuck.values_list("pk", "completion_job_id")[:BATCH]
+        ],
+    )
