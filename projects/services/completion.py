@@ -244,6 +244,9 @@ def _checked_documents(
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             reasons.append(f"{item.path}: is not JSON ({exc.__class__.__name__}: {exc})")
             continue
+        except RecursionError:
+            reasons.append(f"{item.path}: is nested too deeply to be read")
+            continue
         problems = schema_problems(document)
         reasons += [f"{item.path}: {problem}" for problem in problems]
         if not problems:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.audit import audit_event
 from core.errors import ApplicationError
 from groups.models import Group
-from groups.permissions import membership_role, user_is_curator
+from groups.permissions import membership_role
 from projects.credentials import promotion_redeem
 from projects.errors import ProjectLockedError
 from projects.identifiers import validate_project_id
@@ -53,8 +53,8 @@ def _new_version(*, project: Project, version: int, user: User) -> ProjectVersio
 
 
 def user_may_create_in(*, user: User, group: Group) -> bool:
-    """The `creator` role: any member of the group (curators for every group)."""
-    return user_is_curator(user) or membership_role(user=user, group=group) is not None
+    """The `creator` role: any member of the group; uploaders and curators for every group."""
+    return user_is_uploader(user) or membership_role(user=user, group=group) is not None
 
 
 def project_provision(*, group: Group, user: User) -> ProjectVersion:

@@ -34,6 +34,13 @@ def test_creator_must_be_a_member_of_the_group_named(submitter: Any, stranger: A
     assert not Project.objects.filter(group=stranger.group).exists()
 
 
+def test_an_uploader_may_create_projects_for_any_group(submitter: Any, uploader: Any) -> None:
+    answer = started(uploader, ["a"], group=submitter.group.name)
+    assert Project.objects.get(accession=answer["project_id"]).group == submitter.group
+    # but without a group to name, there is none to default to
+    assert error_code(start(uploader, ["a"])) == "group_required"
+
+
 def test_fully_qualified_endpoint_needs_the_uploader_role(submitter: Any, uploader: Any) -> None:
     # a creator may not choose the project ID
     refused = start(submitter, ["a"], path="/api/projects/PRJ000001/version/1/upload")

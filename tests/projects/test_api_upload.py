@@ -393,3 +393,25 @@ def test_admin_lists_uploads_and_aborts_them(submitter: Any, make_actor: Any) ->
     assert response.status_code == 200
     assert UploadSession.objects.get(pk=session_id).status == "aborted"
     assert job(answer["purge_job_id"])["status"] == "running"  # bytes go after the grace
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "report.txt.json: is not JSON (JSONDecodeError: "),
+        (b'{"a": "\xc3\x28"}', "report.txt.json: is not JSON (UnicodeDecodeError: "),
+        (b"[" * 100_000 + b"]" * 100_000, "report.txt.json: is nested too deeply to be read"),
+        (b"[1, 2]", "report.txt.json: is not a JSON object"),
+    ],
+    ids=["broken", "not-utf8", "too-deep", "array"],
+)
+def test_metadata_that_is_not_a_json_object_fails_the_job(
+    submitter: Any, raw: bytes, reason: str
+) -> None:
+    answer = started(submitter, ["report.txt.json"])
+    put_all(answer, {"report.txt.json": raw})
+
+    failed = job(complete(submitter.client, answer).json()["job_id"])
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith(reason)
