@@ -28,11 +28,12 @@ class Job(models.Model):
     """Long-running work a client polls at /api/jobs/<id>; the id is unguessable on purpose."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+        # Celery's state names, which ArtifactDB clients poll for.
+        PENDING = "PENDING"
+        RUNNING = "STARTED"
+        SUCCEEDED = "SUCCESS"
+        FAILED = "FAILURE"
+        CANCELLED = "REVOKED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=64)

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.errors import ApplicationError, NotFoundError
+from core.models import Job
 from core.types import AnyUser
 from filesharing.models import File
 from groups.models import Membership
@@ -124,7 +125,7 @@ def session_expiry_due(*, session_id: str) -> datetime | None:
         pk=session_id,
         status=UploadSession.Status.COMPLETED,
         expires_at__gt=timezone.now(),
-        expires_job__status="pending",
+        expires_job__status=Job.Status.PENDING,
     ).first()
     return session.expires_at if session is not None else None
 

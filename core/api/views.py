@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.health import health_report
+from core.models import Job
 from core.selectors import job_get
 from core.services import job_cancel
 
@@ -34,14 +35,27 @@ class JobDetailView(APIView):
     permission_classes = [AllowAny]
 
     class OutputSerializer(serializers.Serializer):
+        """ArtifactDB's job fields (Celery's: task_id, status, result, traceback, children,
+        date_done) and ours. A failure is explained in `error`; `traceback` is always null."""
+
         id = serializers.UUIDField()
+        task_id = serializers.UUIDField(source="id")
         kind = serializers.CharField()
-        status = serializers.CharField()
+        status = serializers.ChoiceField(choices=Job.Status.choices)
         result = serializers.JSONField()
         error = serializers.CharField()
+        traceback = serializers.SerializerMethodField()
+        children = serializers.SerializerMethodField()
+        date_done = serializers.DateTimeField(source="finished_at", allow_null=True)
         created_at = serializers.DateTimeField()
         started_at = serializers.DateTimeField(allow_null=True)
         finished_at = serializers.DateTimeField(allow_null=True)
+
+        def get_traceback(self, job: Job) -> None:
+            return None
+
+        def get_children(self, job: Job) -> list[str]:
+            return []
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, job_id: str) -> Response:

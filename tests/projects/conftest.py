@@ -98,7 +98,7 @@ def completed(
     response = complete(actor.client, answer, permissions)
     assert response.status_code == 202, response.content
     result = job(response.json()["job_id"])
-    assert result["status"] == "succeeded", result
+    assert result["status"] == "SUCCESS", result
     return result
 
 

@@ -114,7 +114,7 @@ def test_a_link_never_created_fails_the_completion(submitter: Any, project: str)
         path=f"/api/projects/{project}/upload",
     )
     failed = job(complete(submitter.client, answer).json()["job_id"])
-    assert failed["status"] == "failed"
+    assert failed["status"] == "FAILURE"
     assert failed["error"] == (
         f"reads.fastq: the link to {project}:reads.fastq@1 was not created (PUT its links URL)"
     )

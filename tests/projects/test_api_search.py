@@ -115,7 +115,7 @@ def test_reindexing_is_staff_only_locked_while_running_and_uploads_go_on(
     # when the re-indexing runs, every document is back and the status is ok
     job = index_build_run(job_id=job_id)
     assert job is not None
-    assert (job.status, job.result) == ("succeeded", {"indexed_documents": 3})
+    assert (job.status, job.result) == ("SUCCESS", {"indexed_documents": 3})
     status = anonymous.get("/api/index/status").json()
     assert (status["state"], status["documents"]) == ("ok", 3)
     assert samples(search(anonymous, "*")) == ["before-1", "before-2", "during-3"]
@@ -155,7 +155,7 @@ def test_uploads_complete_while_the_index_is_rebuilt(
             lambda: (
                 (state := IndexState.objects.filter(pk=1).first()) is not None
                 and state.job_id is not None
-                and Job.objects.get(pk=state.job_id).status == "running"
+                and Job.objects.get(pk=state.job_id).status == "STARTED"
                 and state
             ),
             what="the re-indexing to run",
@@ -168,7 +168,7 @@ def test_uploads_complete_while_the_index_is_rebuilt(
 
         # then they succeeded while the re-indexing is still running, and are searchable
         assert builder.is_alive()
-        assert Job.objects.get(pk=running.job_id).status == "running"
+        assert Job.objects.get(pk=running.job_id).status == "STARTED"
         assert samples(search(anonymous, "during")) == ["during-0", "during-1"]
     finally:
         release.set()
@@ -193,4 +193,4 @@ def test_a_reindexing_that_stopped_responding_may_be_started_again(make_actor: A
     )
     # the first run, should it wake up, does nothing; the second one does the work
     assert index_build_run(job_id=first) is None
-    assert index_build_run(job_id=second.json()["job_id"]).status == "succeeded"
+    assert index_build_run(job_id=second.json()["job_id"]).status == "SUCCESS"

@@ -70,7 +70,7 @@ def test_journey_upload_put_complete_then_public_metadata(submitter: Any, anonym
     assert url.key == f"files/{answer['file_ids']['report.txt']}"
     assert url.signed_headers == ["host"]  # a client sends the bytes and nothing else
     assert 280 < url.expires_in <= 300  # valid until the deadline
-    assert job(answer["purge_job_id"])["status"] == "pending"
+    assert job(answer["purge_job_id"])["status"] == "PENDING"
 
     # when the client PUTs both files with nothing but the body, and completes
     metadata = report_metadata()
@@ -95,7 +95,7 @@ def test_journey_upload_put_complete_then_public_metadata(submitter: Any, anonym
         "job_id": body["job_id"],
     }
     done = job(body["job_id"])
-    assert done["status"] == "succeeded"
+    assert done["status"] == "SUCCESS"
     assert done["result"] == {
         "project_id": project_id,
         "version": "1",
@@ -104,7 +104,7 @@ def test_journey_upload_put_complete_then_public_metadata(submitter: Any, anonym
         "files": 2,
         "links": 0,
     }
-    assert job(answer["purge_job_id"])["status"] == "cancelled"
+    assert job(answer["purge_job_id"])["status"] == "REVOKED"
 
     # and the metadata is public, with ArtifactDB's _extra block
     served = anonymous.get(f"/api/projects/{project_id}/version/1/metadata")
@@ -183,7 +183,7 @@ def test_completion_with_a_missing_file_fails_then_succeeds_once_it_is_sent(
 
     # then the job fails and says why, without a traceback
     failed = job(response.json()["job_id"])
-    assert failed["status"] == "failed"
+    assert failed["status"] == "FAILURE"
     assert failed["error"] == "report.txt: nothing was uploaded"
     assert "Traceback" not in json.dumps(failed)
     # and the upload stays open (same URLs) until its deadline
@@ -239,7 +239,7 @@ def test_metadata_failing_its_schema_fails_the_job_with_the_reason(
     response = complete(submitter.client, answer)
 
     failed = job(response.json()["job_id"])
-    assert failed["status"] == "failed"
+    assert failed["status"] == "FAILURE"
     assert failed["error"].startswith(reason)
     assert not ProjectVersion.objects.filter(
         project__accession=answer["project_id"], status="available"
@@ -252,7 +252,7 @@ def test_metadata_fixed_and_sent_again_is_read_anew(submitter: Any) -> None:
     put_all(
         answer, {"report.txt": REPORT, "report.txt.json": b'{"$schema": "compiled_report/v1.json"}'}
     )
-    assert job(complete(submitter.client, answer).json()["job_id"])["status"] == "failed"
+    assert job(complete(submitter.client, answer).json()["job_id"])["status"] == "FAILURE"
 
     # when the client PUTs a fixed document to the same URL and completes again
     put_all(answer, {"report.txt.json": report_metadata()})
@@ -317,7 +317,7 @@ def test_abort_ends_the_upload_purges_its_files_and_releases_the_lock(submitter:
     assert response.status_code == 200
     assert response.json()["status"] == "aborted"
     purge = job(answer["purge_job_id"])
-    assert purge["status"] == "succeeded"
+    assert purge["status"] == "SUCCESS"
     assert purge["result"]["files_expired"] == ["report.txt", "report.txt.json"]
     assert purge["result"]["lock_released"] is True
     assert purge["result"]["version_removed"] is True
@@ -342,7 +342,7 @@ def test_a_completion_job_cancelled_before_it_runs_leaves_the_upload_open(
 
     cancelled = anonymous.delete(f"/api/jobs/{job_id}")
     assert cancelled.status_code == 200
-    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["status"] == "REVOKED"
     assert anonymous.delete(f"/api/jobs/{job_id}").status_code == 409  # not pending any more
 
     # when its task runs after all, it does nothing but reopen the upload
@@ -392,7 +392,7 @@ def test_admin_lists_uploads_and_aborts_them(submitter: Any, make_actor: Any) ->
     )
     assert response.status_code == 200
     assert UploadSession.objects.get(pk=session_id).status == "aborted"
-    assert job(answer["purge_job_id"])["status"] == "running"  # bytes go after the grace
+    assert job(answer["purge_job_id"])["status"] == "STARTED"  # bytes go after the grace
 
 
 @pytest.mark.parametrize(
@@ -413,5 +413,5 @@ def test_metadata_that_is_not_a_json_object_fails_the_job(
 
     failed = job(complete(submitter.client, answer).json()["job_id"])
 
-    assert failed["status"] == "failed"
+    assert failed["status"] == "FAILURE"
     assert failed["error"].startswith(reason)

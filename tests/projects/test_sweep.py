@@ -45,7 +45,7 @@ def test_sweep_purges_an_overdue_upload_whose_message_was_lost(submitter: Any) -
     # then the upload is purged and its purge job says so
     assert counts["purges"] == 1
     purge = job(answer["purge_job_id"])
-    assert purge["status"] == "succeeded"
+    assert purge["status"] == "SUCCESS"
     assert purge["result"]["objects_removed"] == 1
     assert session_of(answer).status == "purged"
     assert projects_sweep().purge_session_ids == []
@@ -68,13 +68,13 @@ def test_sweep_runs_a_completion_whose_message_was_lost(submitter: Any) -> None:
     answer = started(submitter, list(FILES))
     put_all(answer, FILES)
     accepted = submitter.client.put(answer["completion_url"], {}, format="json")  # not queued
-    assert job(accepted.json()["job_id"])["status"] == "pending"
+    assert job(accepted.json()["job_id"])["status"] == "PENDING"
 
     report = projects_sweep(now=timezone.now() + timedelta(minutes=3))
 
     session = session_of(answer)
     assert report.completions == [(str(session.pk), accepted.json()["job_id"])]
-    assert complete_upload_task(*report.completions[0]) == "succeeded"
+    assert complete_upload_task(*report.completions[0]) == "SUCCESS"
     assert complete_upload_task(*report.completions[0]) is None  # a second run does nothing
 
 
@@ -93,7 +93,7 @@ def test_sweep_expires_a_transient_version_whose_message_was_lost(
     assert version_expire_begin(session_id=report.expire_session_ids[0], now=later) is False
 
     expiry = job(answer["expires_job_id"])
-    assert expiry["status"] == "running"  # its bytes go after the grace period
+    assert expiry["status"] == "STARTED"  # its bytes go after the grace period
     assert expiry["result"]["files_expired"] == ["report.txt", "report.txt.json"]
     gone = anonymous.get(f"/api/projects/{answer['project_id']}/version/1/metadata")
     assert gone.json() == {"status": "error", "reason": "No such project/version"}

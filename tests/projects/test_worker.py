@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def job_done(job_id: str, *, timeout: float = 20.0) -> dict[str, Any]:
     return dict(
         wait_until(
-            lambda: (found := job(job_id))["status"] in ("succeeded", "failed") and found,
+            lambda: (found := job(job_id))["status"] in ("SUCCESS", "FAILURE") and found,
             timeout=timeout,
             what=f"job {job_id} to finish",
         )
@@ -44,7 +44,7 @@ def test_deadline_passing_purges_and_transient_versions_expire(
         purge = job_done(lapsing["purge_job_id"])
 
         # then it shows what it did: files expired, bytes removed, lock released
-        assert purge["status"] == "succeeded"
+        assert purge["status"] == "SUCCESS"
         assert purge["result"]["files_expired"] == ["report.txt", "report.txt.json"]
         assert purge["result"]["objects_removed"] == 1
         assert purge["result"]["lock_released"] is True
@@ -68,7 +68,7 @@ def test_deadline_passing_purges_and_transient_versions_expire(
         accepted = submitter.client.put(
             transient["completion_url"], {"read_access": "public"}, format="json"
         )
-        assert job_done(accepted.json()["job_id"])["status"] == "succeeded"
+        assert job_done(accepted.json()["job_id"])["status"] == "SUCCESS"
         metadata = f"/api/projects/{transient['project_id']}/version/1/metadata"
         assert anonymous.get(metadata).status_code == 200
 
@@ -76,7 +76,7 @@ def test_deadline_passing_purges_and_transient_versions_expire(
         expiry = job_done(transient["expires_job_id"])
 
         # then data and metadata are gone
-        assert expiry["status"] == "succeeded"
+        assert expiry["status"] == "SUCCESS"
         assert expiry["result"]["expired"] is True
         assert expiry["result"]["files_expired"] == ["report.txt", "report.txt.json"]
         gone = anonymous.get(metadata)
@@ -84,4 +84,4 @@ def test_deadline_passing_purges_and_transient_versions_expire(
         assert gone.json() == {"status": "error", "reason": "No such project/version"}
         for file_id in transient["file_ids"].values():
             assert s3.head(key=f"files/{file_id}") is None
-        assert job(transient["purge_job_id"])["status"] == "cancelled"
+        assert job(transient["purge_job_id"])["status"] == "REVOKED"
