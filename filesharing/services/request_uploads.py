@@ -83,7 +83,7 @@ def _normalised(specs: list[FileSpec]) -> list[FileSpec]:
     return result
 
 
-def _check_quota(*, group: Group, specs: list[FileSpec], now: datetime) -> None:
+def group_quota_check(*, group: Group, specs: list[FileSpec], now: datetime) -> None:
     if group.quota_bytes is None:
         return
     undeclared = [i for i, spec in enumerate(specs) if spec.size is None]
@@ -169,7 +169,7 @@ def file_request_uploads(
         reused, specs = (
             _deduplicate(group=group, user=user, specs=all_specs) if dedup else ({}, all_specs)
         )
-        _check_quota(group=group, specs=specs, now=now)
+        group_quota_check(group=group, specs=specs, now=now)
         deadline = now + settings.UPLOAD_DEADLINE
         files = [
             File(

@@ -22,8 +22,12 @@ from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.selectors import attached_q
 from filesharing.services.parallel import s3_map
-from filesharing.services.request_uploads import FileSpec, _check_quota
-from filesharing.services.verification import MULTIPART_IN_FLIGHT, _mismatch, _object_sha256
+from filesharing.services.request_uploads import FileSpec, group_quota_check
+from filesharing.services.verification import (
+    MULTIPART_IN_FLIGHT,
+    file_settle_locked,
+    object_sha256,
+)
 from groups.models import Group
 
 
@@ -48,7 +52,7 @@ def files_reserve(
     with transaction.atomic():
         # The group row serialises version numbers and quota checks, as in request-uploads.
         group = Group.objects.select_for_update().get(pk=group.pk)
-        _check_quota(
+        group_quota_check(
             group=group,
             specs=[FileSpec(name=s.name, size=s.size, sha256=s.sha256) for s in specs],
             now=now,
@@ -101,7 +105,7 @@ def _newest_object(file: File) -> tuple[s3.ObjectFacts | None, str | None]:
         file.status == File.Status.VERIFIED and facts.version_id == file.s3_version_id
     ):
         return None, None
-    return facts, _object_sha256(file, facts)
+    return facts, object_sha256(file, facts)
 
 
 def _record(
@@ -111,29 +115,7 @@ def _record(
         file = File.objects.select_for_update().get(pk=file_id)
         if _unsettleable(file):
             return file
-        problem = _mismatch(file, facts, sha256_hex)
-        if problem is not None:
-            file.status = File.Status.FAILED
-            file.failure_reason = problem
-            file.size = None
-            action = "file.failed"
-        else:
-            file.status = File.Status.VERIFIED
-            file.failure_reason = ""
-            file.size = facts.size
-            file.sha256 = sha256_hex or ""
-            file.etag = facts.etag
-            file.s3_version_id = facts.version_id
-            file.verified_at = timezone.now()
-            action = "file.verified"
-        file.save()
-        audit_event(
-            actor=actor,
-            action=action,
-            obj=file,
-            details={"reason": file.failure_reason, "size": file.size, "sha256": file.sha256},
-        )
-    return file
+        return file_settle_locked(file=file, facts=facts, sha256_hex=sha256_hex, actor=actor)
 
 
 def _unsettleable(file: File) -> bool:

@@ -60,7 +60,7 @@ def file_confirm(*, file: File, actor: Actor) -> File:
     return locked
 
 
-def _mismatch(file: File, facts: s3.ObjectFacts, sha256_hex: str | None) -> str | None:
+def object_mismatch(file: File, facts: s3.ObjectFacts, sha256_hex: str | None) -> str | None:
     if file.declared_size is not None and facts.size != file.declared_size:
         return f"size {facts.size} differs from the declared {file.declared_size} bytes"
     if facts.size > settings.MAX_FILE_SIZE:
@@ -70,7 +70,7 @@ def _mismatch(file: File, facts: s3.ObjectFacts, sha256_hex: str | None) -> str 
     return None
 
 
-def _object_sha256(file: File, facts: s3.ObjectFacts) -> str | None:
+def object_sha256(file: File, facts: s3.ObjectFacts) -> str | None:
     if facts.sha256_hex:
         return facts.sha256_hex
     if facts.size <= settings.VERIFY_HASH_MAX_BYTES:
@@ -92,7 +92,7 @@ def file_read_object(*, file: File) -> tuple[s3.ObjectFacts | None, str | None]:
     """What S3 holds for the file (hashed when S3 keeps no checksum); no database access, so
     callers may run it in threads."""
     facts = s3.head(key=file.key)
-    return facts, (_object_sha256(file, facts) if facts else None)
+    return facts, (object_sha256(file, facts) if facts else None)
 
 
 def file_record_object(
@@ -110,33 +110,45 @@ def file_record_object(
         if file.multipart_uploads.filter(status__in=MULTIPART_IN_FLIGHT).exists():
             # Its multipart upload settles it, with the whole-file hash (services/multipart).
             return file
-        now = timezone.now()
-        if facts is None:
-            if now < file.upload_deadline:
-                return file
-            file.status = File.Status.EXPIRED
-            file.failure_reason = "no object was uploaded before the deadline"
-            action = "file.expired"
-        elif (problem := _mismatch(file, facts, sha256_hex)) is not None:
-            file.status = File.Status.FAILED
-            file.failure_reason = problem
-            file.size = None
-            action = "file.failed"
-        else:
-            file.status = File.Status.VERIFIED
-            file.size = facts.size
-            file.sha256 = sha256_hex or ""
-            file.etag = facts.etag
-            file.s3_version_id = facts.version_id
-            file.verified_at = now
-            action = "file.verified"
+        if facts is not None:
+            return file_settle_locked(file=file, facts=facts, sha256_hex=sha256_hex, actor=actor)
+        if timezone.now() < file.upload_deadline:
+            return file
+        file.status = File.Status.EXPIRED
+        file.failure_reason = "no object was uploaded before the deadline"
         file.save()
         audit_event(
-            actor=actor,
-            action=action,
-            obj=file,
-            details={"reason": file.failure_reason, "size": file.size, "sha256": file.sha256},
+            actor=actor, action="file.expired", obj=file, details={"reason": file.failure_reason}
         )
+    return file
+
+
+def file_settle_locked(
+    *, file: File, facts: s3.ObjectFacts, sha256_hex: str | None, actor: Actor
+) -> File:
+    """Record what S3 holds for a row the caller has locked: verified, or failed and why."""
+    problem = object_mismatch(file, facts, sha256_hex)
+    if problem is not None:
+        file.status = File.Status.FAILED
+        file.failure_reason = problem
+        file.size = None
+        action = "file.failed"
+    else:
+        file.status = File.Status.VERIFIED
+        file.failure_reason = ""
+        file.size = facts.size
+        file.sha256 = sha256_hex or ""
+        file.etag = facts.etag
+        file.s3_version_id = facts.version_id
+        file.verified_at = timezone.now()
+        action = "file.verified"
+    file.save()
+    audit_event(
+        actor=actor,
+        action=action,
+        obj=file,
+        details={"reason": file.failure_reason, "size": file.size, "sha256": file.sha256},
+    )
     return file
 
 
