@@ -117,7 +117,7 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- S3 -------------------------------------------------------------------------------------
-# filesharing/s3.py takes its client and bucket from STORAGES["files"]; nothing else configures S3.
+# filesharing.s3 takes its client and bucket from STORAGES["files"]; nothing else configures S3.
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_BUCKET = env_str("S3_BUCKET", "seqvault")
 S3_REGION = env_str("S3_REGION", "us-east-1")

@@ -376,7 +376,7 @@ def test_listing_parts_follows_s3_pages(submitter: Any, monkeypatch: Any) -> Non
     data = make_data(2 * PART + 10)
     _, upload = started_upload(submitter, data)
     send_parts(submitter, upload["uploadId"], dict(enumerate(chunks(data), start=1)))
-    monkeypatch.setattr(s3, "_LIST_PARTS_PAGE", 1)
+    monkeypatch.setattr(s3.multipart, "_LIST_PARTS_PAGE", 1)
     held = submitter.client.get(f"/api/multipart_uploads/{upload['uploadId']}/parts").json()
     assert [p["partNumber"] for p in held["parts"]] == [1, 2, 3]
 
