@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from projects.models import (
     IndexState,
@@ -17,19 +18,6 @@ from projects.models import (
     UploadSession,
 )
 from projects.services import index_build_request, session_purge_begin
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows change through services only (the upload API and its jobs)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from core.errors import ApplicationError
-from filesharing.s3.base import bucket, client, is_not_found, translated_errors
+from filesharing.s3.base import bucket, client, translated_errors
 from filesharing.s3.checksums import sha256_b64, sha256_hex_from_any
+from filesharing.s3.objects import head
 from filesharing.s3.presign import PresignedRequest, signer
 
 if TYPE_CHECKING:
@@ -226,14 +227,5 @@ def hash_object_ranged(
 def object_checksum_sha256(*, key: str, version_id: str = "") -> str | None:
     """The SHA-256 checksum S3 holds for an object as it reports it: whole-object base64, or a
     multipart object's composite "<base64>-<parts>"; None when it holds none."""
-    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key, "ChecksumMode": "ENABLED"}
-    if version_id:
-        kwargs["VersionId"] = version_id
-    with translated_errors("read an object's checksum"):
-        try:
-            response = client().head_object(**kwargs)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-    return response.get("ChecksumSHA256")
+    facts = head(key=key, version_id=version_id)
+    return facts.checksum_sha256 if facts else None

@@ -24,6 +24,8 @@ class ObjectFacts:
     sha256_hex: str | None  # None when S3 holds no full-object SHA-256 for it
     checksum_type: str
     content_type: str
+    # As S3 reports it: whole-object base64, or a multipart composite "<base64>-<parts>".
+    checksum_sha256: str | None = None
 
 
 def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
@@ -46,6 +48,7 @@ def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
         sha256_hex=sha256_hex_from_any(checksum) if full_object and checksum else None,
         checksum_type=response.get("ChecksumType", "") or "",
         content_type=response.get("ContentType", "") or "",
+        checksum_sha256=checksum,
     )
 
 
