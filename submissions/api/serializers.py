@@ -49,8 +49,8 @@ class ProcessedDataSerializer(serializers.Serializer):
     releasedAt = serializers.DateTimeField(allow_null=True)
 
 
-class EntrySerializer(serializers.Serializer):
-    """Built by `entry_representation`; the fields document its shape."""
+class EntryIdentitySerializer(serializers.Serializer):
+    """What names an entry version, in every answer about one."""
 
     accession = serializers.CharField()
     version = serializers.IntegerField()
@@ -59,10 +59,15 @@ class EntrySerializer(serializers.Serializer):
     groupId = serializers.IntegerField()
     groupName = serializers.CharField()
     submissionId = serializers.CharField()
-    submitter = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=SequenceEntry.Status.choices)
     isRevocation = serializers.BooleanField()
     submittedAt = serializers.DateTimeField()
+
+
+class EntrySerializer(EntryIdentitySerializer):
+    """Built by `entry_representation`; the fields document its shape."""
+
+    submitter = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=SequenceEntry.Status.choices)
     releasedAt = serializers.DateTimeField(allow_null=True)
     metadata = serializers.JSONField(
         allow_null=True, help_text="As submitted; shown to the group only."
@@ -206,19 +211,10 @@ class ReleasedFileSerializer(serializers.Serializer):
     )
 
 
-class ReleasedEntrySerializer(serializers.Serializer):
+class ReleasedEntrySerializer(EntryIdentitySerializer):
     """One line of /api/released-data."""
 
-    accession = serializers.CharField()
-    version = serializers.IntegerField()
-    accessionVersion = serializers.CharField()
-    organism = serializers.CharField()
-    groupId = serializers.IntegerField()
-    groupName = serializers.CharField()
-    submissionId = serializers.CharField()
-    submittedAt = serializers.DateTimeField()
     releasedAt = serializers.DateTimeField()
-    isRevocation = serializers.BooleanField()
     versionStatus = serializers.ChoiceField(choices=["LATEST_VERSION", "REVISED", "REVOKED"])
     pipelineVersion = serializers.IntegerField(allow_null=True)
     metadata = serializers.JSONField()
