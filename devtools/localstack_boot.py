@@ -12,6 +12,8 @@ localstack-core 2026.3.0 before the runtime starts (see shared/TESTING.md, "The 
 3. no DNS lookup of ``s3.<LOCALSTACK_HOST>`` (on an offline machine a resolver can hang for many
    seconds; the name can never resolve for an IP address anyway).
 
+With S3_EMULATOR_PERSIST_DIR set, S3 state survives restarts (``localstack_persistence.py``).
+
 Called as ``localstack_boot.py --build-catalog DIR`` it instead writes LocalStack's service
 catalogue index into DIR once per venv; the launcher copies it into each instance's
 FILESYSTEM_ROOT, where LocalStack looks for a prebuilt index, so even a fresh state folder answers
@@ -186,8 +188,19 @@ def run_emulator() -> None:
     parent_pid = os.environ.get("S3_EMULATOR_PARENT_PID")
     if parent_pid:
         exit_when_parent_dies(int(parent_pid))
+    persistence = None
+    if persist_dir := os.environ.get("S3_EMULATOR_PERSIST_DIR"):
+        from localstack_persistence import install
+
+        interval = float(os.environ.get("S3_EMULATOR_SAVE_INTERVAL_SECONDS") or "2")
+        persistence = install(persist_dir, interval)
     print("localstack_boot: overrides applied, starting LocalStack", flush=True)
-    _runtime_main()()
+    try:
+        _runtime_main()()
+    finally:
+        if persistence is not None:
+            persistence.stop_cleanly()
+            print("localstack_boot: S3 state saved", flush=True)
 
 
 if __name__ == "__main__":

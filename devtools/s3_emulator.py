@@ -61,6 +61,7 @@ READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3  # a port picked free can be taken before LocalStack binds it: retry that
 LISTENING_MARKER = "localstack_boot: listening on {host}:{port}"  # printed by localstack_boot
+PERSIST_DIR_NAME = "persist"  # inside the state dir: saved stores and object bytes
 
 PYTHON_313_MISSING = """\
 The S3 emulator (LocalStack) needs Python 3.13, and no working python3.13 was found
@@ -232,13 +233,16 @@ def start_emulator(
     port: int | None = None,
     *,
     exit_with_parent: bool = True,
+    persist: bool = False,
 ) -> Emulator:
     """Start LocalStack S3 on 127.0.0.1 in the background and wait until it answers.
 
     port: None picks a free loopback port. state_dir holds this instance's log
     (emulator.log), object bytes, temp and config folders, and the FILESYSTEM_ROOT that is kept
     between runs; one instance per state_dir at a time. exit_with_parent: the emulator stops
-    itself when this process dies (False for the detached CLI ``start``).
+    itself when this process dies (False for the detached CLI ``start``). persist: S3 state
+    (buckets, versions, tags, policies, bytes) is kept in ``<state_dir>/persist`` across restarts
+    and restored at start; ``restore_report(state_dir)`` then says what was restored.
     Writes ``<state_dir>/endpoint`` and ``<state_dir>/pid``; ``stop()`` removes them.
     """
     venv = ensure_venv(project_root)
@@ -248,7 +252,7 @@ def start_emulator(
     attempts = 1 if port is not None else PORT_ATTEMPTS
     for attempt in range(1, attempts + 1):
         chosen = port if port is not None else _free_loopback_port()
-        process = _spawn(venv, state_dir, chosen, exit_with_parent)
+        process = _spawn(venv, state_dir, chosen, exit_with_parent, persist)
         emulator = Emulator(f"http://{HOST}:{chosen}", process.pid, chosen, state_dir, process)
         try:
             _wait_until_ready(emulator, state_dir / "emulator.log")
@@ -291,7 +295,9 @@ def _seed_service_catalog(filesystem_root: Path, catalog_dir: Path) -> None:
             os.replace(partial, target)
 
 
-def _emulator_env(state_dir: Path, port: int, exit_with_parent: bool) -> dict[str, str]:
+def _emulator_env(
+    state_dir: Path, port: int, exit_with_parent: bool, persist: bool
+) -> dict[str, str]:
     """The environment LocalStack runs with: only what it needs.
 
     Not inherited from us on purpose: LocalStack reads hundreds of variables, and ours carry
@@ -318,17 +324,21 @@ def _emulator_env(state_dir: Path, port: int, exit_with_parent: bool) -> dict[st
     }
     if exit_with_parent:
         env["S3_EMULATOR_PARENT_PID"] = str(os.getpid())
+    if persist:
+        env["S3_EMULATOR_PERSIST_DIR"] = str(state_dir / PERSIST_DIR_NAME)
+        if interval := os.environ.get("S3_EMULATOR_SAVE_INTERVAL_SECONDS"):
+            env["S3_EMULATOR_SAVE_INTERVAL_SECONDS"] = interval
     return env
 
 
 def _spawn(
-    venv: Path, state_dir: Path, port: int, exit_with_parent: bool
+    venv: Path, state_dir: Path, port: int, exit_with_parent: bool, persist: bool
 ) -> subprocess.Popen[bytes]:
     log_path = state_dir / "emulator.log"
     with open(log_path, "wb") as log:  # truncated per start, so its tail is about this run
         return subprocess.Popen(
             [str(venv / "bin" / "python"), str(BOOT_SCRIPT)],
-            env=_emulator_env(state_dir, port, exit_with_parent),
+            env=_emulator_env(state_dir, port, exit_with_parent, persist),
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -379,6 +389,15 @@ def _free_loopback_port() -> int:
 
 
 # --------------------------------------------------------------------------- state files
+
+
+def restore_report(state_dir: Path) -> dict[str, object] | None:
+    """What the last start of a persistent emulator restored (see localstack_persistence.py)."""
+    try:
+        loaded = json.loads((state_dir / PERSIST_DIR_NAME / "restore.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _write_state_files(emulator: Emulator, state_dir: Path) -> None:

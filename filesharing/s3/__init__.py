@@ -20,6 +20,7 @@ from filesharing.s3.checksums import (
     sha256_b64,
     sha256_hex_from_any,
 )
+from filesharing.s3.inventory import stored_versions
 from filesharing.s3.multipart import (
     MULTIPART_MAX_PART_SIZE,
     MULTIPART_MAX_PARTS,
@@ -111,6 +112,7 @@ __all__ = [
     "set_object_tags",
     "sha256_b64",
     "sha256_hex_from_any",
+    "stored_versions",
     "sts_assume_role_params",
     "sts_credentials",
     "sts_duration",
