@@ -165,6 +165,7 @@ class EmbeddedPostgres(ChildServer):
         return POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
 
     def prepare(self) -> None:
+        self._clear_previous_postmaster()
         user = self.run_as()
         if user is not None:
             _ensure_system_user(user)
@@ -195,6 +196,26 @@ class EmbeddedPostgres(ChildServer):
         if result.returncode != 0:
             raise ServiceError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
 
+    def _clear_previous_postmaster(self) -> None:
+        """A server a killed run left on this data folder is stopped; a pid file naming some
+        other process (pids are reused) is removed, or PostgreSQL would refuse to start."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            cmdline = []
+        if str(self.data_dir).encode() in cmdline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+            deadline = time.monotonic() + 15
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        pid_file.unlink(missing_ok=True)
+
     def command(self) -> list[str]:
         return [
             str(self.bin_dir / "postgres"),
@@ -214,7 +235,16 @@ class EmbeddedPostgres(ChildServer):
         if not listening(self.port):
             return False
         result = subprocess.run(
-            [str(self.bin_dir / "pg_isready"), "-h", HOST, "-p", str(self.port), "-q"],
+            [
+                str(self.bin_dir / "pg_isready"),
+                "-h",
+                HOST,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-q",
+            ],
             check=False,
         )
         return result.returncode == 0
