@@ -293,10 +293,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar), never a CDN.
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
 
 # --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------

@@ -351,3 +351,48 @@ def test_the_local_default_runs_production_topology_keeps_data_and_repairs_after
     assert third.api("GET", f"/api/files/{lost_id}/download").status_code == 409
     assert third.api("GET", f"/api/files/{file_id}/download").content == READS
     assert stop(third) <= 10.0
+
+
+def test_make_test_without_postgresql_or_redis_starts_the_embedded_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+
+    import psycopg
+    import redis
+
+    from devtools import run_tests
+
+    # given a machine where nothing is configured or listening on the usual ports
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(run_tests, "listening", lambda port: False)
+    state = ROOT / "var" / "test-launcher" / uuid.uuid4().hex[:12]
+    try:
+        with contextlib.ExitStack() as stack:
+            # when the test runner looks for its services
+            found = run_tests.local_services(stack, state)
+
+            # then it started PostgreSQL and Redis of its own, and they answer
+            assert found["DATABASE_URL"].startswith("postgres://postgres@127.0.0.1:")
+            assert found["REDIS_URL"] == found["CELERY_BROKER_URL"]
+            run_tests.ensure_database(found["DATABASE_URL"])
+            with psycopg.connect(found["DATABASE_URL"]) as connection:
+                assert connection.execute("SHOW server_version").fetchone()[0].startswith("18.")
+            assert redis.Redis.from_url(found["REDIS_URL"]).ping() is True
+        # and stopped them when done
+        assert not (state / "test-postgres" / "data" / "postmaster.pid").exists()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_configured_services_are_used_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from devtools import run_tests
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/elsewhere")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setattr(run_tests, "listening", lambda port: False)
+    with contextlib.ExitStack() as stack:
+        assert run_tests.local_services(stack) == {}
