@@ -112,21 +112,34 @@ def _venv_is_current(venv: Path, wanted_stamp: str) -> bool:
 
 def _build_venv(python: str, venv: Path, lock: Path) -> None:
     started = time.monotonic()
-    _progress(f"creating {venv} with {python} (takes ~20 s with a warm pip cache)")
-    _run([python, "-m", "venv", "--clear", str(venv)])
-    _progress(f"installing {lock.name}")
-    pip_install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
-    # Every package is pinned with hashes in the lock: --no-deps keeps pip from resolving anew.
-    _run(
-        [
-            *pip_install,
-            "--disable-pip-version-check",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(lock),
-        ]
-    )
+    # Every package is pinned with hashes in the lock: --no-deps keeps the installer from
+    # resolving anew. uv (in the project's venv, when there) installs in parallel; else pip.
+    uv = Path(sys.executable).parent / "uv"
+    if uv.is_file():
+        _progress(f"creating {venv} with {python} and installing {lock.name} (uv)")
+        _run([str(uv), "venv", "--quiet", "--clear", "--python", python, str(venv)])
+        _run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv / "bin" / "python"),
+                "--require-hashes",
+                "--no-deps",
+                "-r",
+                str(lock),
+            ]
+        )
+    else:
+        _progress(f"creating {venv} with {python} (takes ~20 s with a warm pip cache)")
+        _run([python, "-m", "venv", "--clear", str(venv)])
+        _progress(f"installing {lock.name}")
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
+        _run(
+            [*pip, "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r", str(lock)]
+        )
     _progress("prebuilding LocalStack's service catalogue index")
     _run(
         [
