@@ -59,8 +59,9 @@ def listening(port: int, host: str = HOST) -> bool:
 
 
 def die_with_parent(signum: int) -> Callable[[], None]:
-    """A preexec_fn: the child gets `signum` when the process that started it dies (Linux),
-    so a launcher killed with SIGKILL leaves no server behind."""
+    """A preexec_fn: the child gets `signum` when the thread that started it ends (Linux's
+    PR_SET_PDEATHSIG), so a launcher killed with SIGKILL leaves no server behind. Start servers
+    from a thread that lives as long as they should (the main thread)."""
 
     def set_parent_death_signal() -> None:
         with contextlib.suppress(OSError, AttributeError):

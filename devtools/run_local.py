@@ -16,6 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -72,6 +75,16 @@ class Child:
         except subprocess.TimeoutExpired:
             return False
         return True
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except OSError:
+        return False
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
@@ -193,14 +206,22 @@ def stop_all(running: list[Child]) -> None:
 def serve(port: int, stack: contextlib.ExitStack) -> int:
     base_url = f"http://127.0.0.1:{port}"
     ensure_venv(ROOT)
-    postgres = stack.enter_context(EmbeddedPostgres(VAR / "postgres").start())
-    postgres.ensure_database(DATABASE)
-    redis = stack.enter_context(EmbeddedRedis(VAR / "redis").start())
     s3_state = VAR / "s3"
     if (leftover := running_emulator(s3_state)) is not None:
         print(f"Stopping the S3 emulator a previous run left behind (pid {leftover.pid}).")
         leftover.stop()
-    emulator = stack.enter_context(start_emulator(ROOT, s3_state, persist=True))
+    # The emulator starts in a thread while PostgreSQL and Redis start here: they are killed by
+    # the kernel when the thread that started them ends (PR_SET_PDEATHSIG), so not in a pool.
+    with ThreadPoolExecutor(1) as pool:
+        s3_started = pool.submit(start_emulator, ROOT, s3_state, persist=True)
+        try:
+            postgres = stack.enter_context(EmbeddedPostgres(VAR / "postgres").start())
+            redis = stack.enter_context(EmbeddedRedis(VAR / "redis").start())
+        finally:
+            with contextlib.suppress(Exception):  # raised again by result() below
+                stack.enter_context(s3_started.result())
+        emulator = s3_started.result()
+    postgres.ensure_database(DATABASE)
     storage_incomplete = report_storage_restore(s3_state)
     print(
         f"PostgreSQL at 127.0.0.1:{postgres.port}, Redis at 127.0.0.1:{redis.port}, "
@@ -231,7 +252,7 @@ def serve(port: int, stack: contextlib.ExitStack) -> int:
     *servers, pipeline = running
     for child in servers:
         child.start()
-    while not listening(port):
+    while not answers(f"{base_url}/api/health/"):
         if any(child.process and child.process.poll() is not None for child in servers):
             break
         time.sleep(0.1)

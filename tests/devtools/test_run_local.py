@@ -306,6 +306,10 @@ def test_the_local_default_runs_production_topology_keeps_data_and_repairs_after
         )
     assert answers == [200] * 20
 
+    # beat runs the schedule (sweep-project-uploads is due every minute)
+    wait_until(lambda: "Sending due task" in first.text(), timeout=90, what="beat to send a task")
+    version_before = first.s3().head_object(Bucket="seqvault", Key=f"files/{file_id}")["VersionId"]
+
     # a SIGTERM stops every process it started within 10 s
     assert stop(first) <= 10.0
     assert not (first.var / "run" / "local.json").exists()
@@ -317,6 +321,7 @@ def test_the_local_default_runs_production_topology_keeps_data_and_repairs_after
     assert (record["status"], record["size"]) == ("verified", len(READS))
     s3 = second.s3()
     head = s3.head_object(Bucket="seqvault", Key=f"files/{file_id}")
+    assert head["VersionId"] == version_before
     downloaded = second.api("GET", f"/api/files/{file_id}/download")
     assert downloaded.content == READS
     assert {"Key": "public", "Value": "true"} in s3.get_object_tagging(
