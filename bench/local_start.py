@@ -10,6 +10,7 @@ committed files count; pip's and uv's caches are used as they are on the machine
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -49,9 +50,12 @@ def _serve_and_stop(clone: Path, port: int) -> tuple[float, float]:
                 served.set()
 
     threading.Thread(target=read, daemon=True).start()
-    if not served.wait(START_TIMEOUT):
-        os.killpg(process.pid, signal.SIGKILL)
-        raise SystemExit("make run did not serve:\n" + "".join(log[-40:]))
+    deadline = time.monotonic() + START_TIMEOUT
+    while not served.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise SystemExit("make run did not serve:\n" + "".join(log[-40:]))
     to_serve = time.monotonic() - started
     stopping = time.monotonic()
     os.killpg(process.pid, signal.SIGTERM)

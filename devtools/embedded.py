@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from devtools.support import log_tail
 
@@ -70,6 +70,15 @@ def die_with_parent(signum: int) -> Callable[[], None]:
     return set_parent_death_signal
 
 
+def as_user(name: str | None) -> dict[str, Any]:
+    """subprocess arguments that run a child as `name` with that user's own group only (with
+    root's group kept, folders closed to the group would stay closed to it)."""
+    if name is None:
+        return {}
+    entry = pwd.getpwnam(name)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 class ChildServer:
     """A server process of ours: its own session, stopped by signal, killed when it lingers."""
 
@@ -105,8 +114,8 @@ class ChildServer:
                 stderr=subprocess.STDOUT,
                 cwd=self.state_dir,
                 start_new_session=True,
-                user=self.run_as(),
                 preexec_fn=die_with_parent(self.stop_signal),
+                **as_user(self.run_as()),
             )
         deadline = time.monotonic() + START_TIMEOUT
         while not self.ready():
@@ -190,9 +199,9 @@ class EmbeddedPostgres(ChildServer):
             ],
             capture_output=True,
             text=True,
-            user=user,
             cwd=self.state_dir,
             check=False,
+            **as_user(user),
         )
         if result.returncode != 0:
             raise ServiceError(f"initdb failed:\n{result.stdout}\n{result.stderr}")

@@ -21,6 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 from devtools.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent, listening
@@ -267,10 +268,18 @@ def serve(port: int, stack: contextlib.ExitStack) -> int:
         time.sleep(0.5)
 
 
+def stop_once(signum: int, frame: FrameType | None) -> None:
+    """The first Ctrl-C or SIGTERM starts the stop; more of them (a terminal's second Ctrl-C,
+    `make` passing SIGTERM on beside the sender) must not interrupt it half-way."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise_stop(signum, frame)
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
-    signal.signal(signal.SIGTERM, raise_stop)
-    signal.signal(signal.SIGINT, raise_stop)
+    signal.signal(signal.SIGTERM, stop_once)
+    signal.signal(signal.SIGINT, stop_once)
     (VAR / "run").mkdir(parents=True, exist_ok=True)
     previous = previous_run_state()
     if previous == "running":
