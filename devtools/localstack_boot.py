@@ -178,6 +178,28 @@ def _runtime_main() -> Callable[[], None]:
     return _require(runtime_main, "main")
 
 
+def stop_fast_after_saving(persistence: Any) -> None:
+    """On SIGTERM/SIGINT save the S3 state and exit at once.
+
+    LocalStack's own shutdown takes seconds (services, reactor, plugins) and holds nothing we
+    need: bytes are on disk as each write finishes, and the state is saved here. The runtime
+    registers its signal handlers itself, so the registration is wrapped before it runs.
+    """
+    register = signal.signal
+
+    def save_then_exit(signum: int, frame: Any) -> None:
+        persistence.stop_cleanly()
+        print("localstack_boot: S3 state saved", flush=True)
+        os._exit(0)
+
+    def registering(signum: int, handler: Any) -> Any:
+        if signum in (signal.SIGTERM, signal.SIGINT) and callable(handler):
+            return register(signum, save_then_exit)
+        return register(signum, handler)
+
+    signal.signal = registering  # type: ignore[assignment]
+
+
 def run_emulator() -> None:
     objects_dir = os.environ.get("S3_EMULATOR_OBJECTS_DIR")
     if not objects_dir:
@@ -194,6 +216,7 @@ def run_emulator() -> None:
 
         interval = float(os.environ.get("S3_EMULATOR_SAVE_INTERVAL_SECONDS") or "2")
         persistence = install(persist_dir, interval)
+        stop_fast_after_saving(persistence)
     print("localstack_boot: overrides applied, starting LocalStack", flush=True)
     try:
         _runtime_main()()

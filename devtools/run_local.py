@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Protocol
 
 from devtools.embedded import EmbeddedPostgres, EmbeddedRedis, die_with_parent, listening
 from devtools.s3_emulator import ensure_venv, restore_report, running_emulator, start_emulator
@@ -31,7 +31,7 @@ from devtools.support import Stop, raise_stop, write_atomically
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("SEQVAULT_VAR_DIR") or ROOT / "var").resolve()
 DATABASE = "seqvault"
-STOP_GRACE = 5.0  # seconds each process gets after SIGTERM; all of them together stay under 10
+STOP_GRACE = 4.0  # seconds each process gets after SIGTERM; all of them together stay under 10
 
 
 @dataclass
@@ -193,6 +193,17 @@ def children(base_url: str, port: int, env: dict[str, str]) -> list[Child]:
     ]
 
 
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stop_together(servers: list[Stoppable]) -> None:
+    with ThreadPoolExecutor(max(1, len(servers))) as pool:
+        for future in [pool.submit(server.stop) for server in servers]:
+            with contextlib.suppress(Exception):
+                future.result()
+
+
 def stop_all(running: list[Child]) -> None:
     for child in running:
         child.signal(signal.SIGTERM)
@@ -213,14 +224,19 @@ def serve(port: int, stack: contextlib.ExitStack) -> int:
         leftover.stop()
     # The emulator starts in a thread while PostgreSQL and Redis start here: they are killed by
     # the kernel when the thread that started them ends (PR_SET_PDEATHSIG), so not in a pool.
+    # They are stopped side by side at the end, after everything that uses them.
+    backing: list[Stoppable] = []
+    stack.callback(stop_together, backing)
     with ThreadPoolExecutor(1) as pool:
         s3_started = pool.submit(start_emulator, ROOT, s3_state, persist=True)
         try:
-            postgres = stack.enter_context(EmbeddedPostgres(VAR / "postgres").start())
-            redis = stack.enter_context(EmbeddedRedis(VAR / "redis").start())
+            postgres = EmbeddedPostgres(VAR / "postgres").start()
+            backing.append(postgres)
+            redis = EmbeddedRedis(VAR / "redis").start()
+            backing.append(redis)
         finally:
             with contextlib.suppress(Exception):  # raised again by result() below
-                stack.enter_context(s3_started.result())
+                backing.append(s3_started.result())
         emulator = s3_started.result()
     postgres.ensure_database(DATABASE)
     storage_incomplete = report_storage_restore(s3_state)
