@@ -24,10 +24,9 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
-from devtools.support import log_tail
+from devtools.support import StopsOnExit, log_tail
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -79,7 +78,7 @@ def as_user(name: str | None) -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-class ChildServer:
+class ChildServer(StopsOnExit):
     """A server process of ours: its own session, stopped by signal, killed when it lingers."""
 
     name = "server"
@@ -141,17 +140,6 @@ class ChildServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class EmbeddedPostgres(ChildServer):

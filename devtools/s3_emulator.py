@@ -38,10 +38,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from devtools.support import (
     Stop,
+    StopsOnExit,
     exclusive_lock,
     file_sha256,
     log_tail,
@@ -193,7 +193,7 @@ def _runs_as_python313(python: str) -> bool:
 
 
 @dataclass
-class Emulator:
+class Emulator(StopsOnExit):
     """A running LocalStack S3. ``stop()`` ends it; as a context manager it stops on exit."""
 
     endpoint_url: str
@@ -227,17 +227,6 @@ class Emulator:
                 return False
             time.sleep(0.05)
         return True
-
-    def __enter__(self) -> Emulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_emulator(
