@@ -35,11 +35,30 @@ _TAGGING_ACTIONS = [
 ]
 
 
+# ACL grant headers of a PUT (x-amz-grant-*): `full-control` to AllUsers makes an object public.
+_GRANTS = ("read", "write", "read-acp", "write-acp", "full-control")
+
+
+def _deny_writes_with(sid: str, key: str, values: list[str], objects: str) -> dict[str, Any]:
+    """No PUT may carry this header (as the condition key names it): upload URLs with
+    unsigned headers (ArtifactDB clients send none) must not make an object public. A positive
+    match, so that a PUT without the header is never affected (Ceph RGW evaluates `Null`
+    conditions otherwise than AWS)."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": objects,
+        "Condition": {"StringLike": {key: values}},
+    }
+
+
 def public_read_policy(bucket_name: str, owner_arn: str = "") -> dict[str, Any]:
     """Anonymous GET only of object versions tagged public=true (set when their entry is
-    released); no write may carry that tag (seqvault tags with PutObjectTagging, never on
-    PUT); and, given the ARN of seqvault's own credentials, nobody else may change tags or
-    ACLs (temporary credentials, other users of the store)."""
+    released); no write may carry that tag, a public canned ACL or an ACL grant (seqvault tags
+    with PutObjectTagging, never on PUT); and, given the ARN of seqvault's own credentials,
+    nobody else may change tags or ACLs (temporary credentials, other users of the store)."""
     objects = f"arn:aws:s3:::{bucket_name}/*"
     statements: list[dict[str, Any]] = [
         {
@@ -50,14 +69,21 @@ def public_read_policy(bucket_name: str, owner_arn: str = "") -> dict[str, Any]:
             "Resource": f"arn:aws:s3:::{bucket_name}/files/*",
             "Condition": {"StringEquals": {f"s3:ExistingObjectTag/{PUBLIC_TAG[0]}": PUBLIC_TAG[1]}},
         },
-        {
-            "Sid": "NoWriteCarriesThePublicTag",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {"StringLike": {f"s3:RequestObjectTag/{PUBLIC_TAG[0]}": "*"}},
-        },
+        _deny_writes_with(
+            "NoWriteCarriesThePublicTag", f"s3:RequestObjectTag/{PUBLIC_TAG[0]}", ["*"], objects
+        ),
+        _deny_writes_with(
+            "NoPublicCannedAcl", "s3:x-amz-acl", ["public-*", "authenticated-read"], objects
+        ),
+        *(
+            _deny_writes_with(
+                f"NoGrant{grant.title().replace('-', '')}",
+                f"s3:x-amz-grant-{grant}",
+                ["*"],
+                objects,
+            )
+            for grant in _GRANTS
+        ),
     ]
     if owner_arn:
         statements.append(

@@ -12,7 +12,8 @@ from django.conf import settings
 
 from core.errors import ApplicationError, StorageUnavailableError
 from filesharing.s3.base import bucket, client, compact_json, is_not_found, translated_errors
-from filesharing.s3.presign import PresignedRequest, signer, upload_headers
+from filesharing.s3.checksums import sha256_b64
+from filesharing.s3.presign import PresignedRequest, signer
 
 if TYPE_CHECKING:
     pass
@@ -38,7 +39,13 @@ def presign_session_put(
 ) -> PresignedRequest:
     """A PUT usable until it expires; bound to the size and SHA-256 when they were declared."""
     now = now or datetime.now(UTC)
-    headers = upload_headers(size=size, sha256_hex=sha256_hex, md5_hex=None)
+    # No guard headers: these clients send the bytes and nothing else. The bucket policy
+    # refuses tagged writes and public ACLs, and verification removes any tag.
+    headers: dict[str, str] = {}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    if sha256_hex:
+        headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
     seconds = int(lifetime.total_seconds())
     url = signer().sign(
         method="PUT", key=key, expires_in=seconds, headers=headers, params={}, now=now
