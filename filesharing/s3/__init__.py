@@ -6,6 +6,7 @@ from filesharing.s3.base import (
     PUBLIC_TAG,
     bucket,
     client,
+    compact_json,
     translated_errors,
 )
 from filesharing.s3.bucket_config import (
@@ -98,6 +99,7 @@ __all__ = [
     "bucket_check",
     "bucket_setup",
     "client",
+    "compact_json",
     "composite_sha256",
     "copy_object",
     "cors_rules",
