@@ -61,15 +61,25 @@ def released(file_id: str) -> None:
         file_publish(file_id=file_id)
 
 
-def _iam() -> Any:
-    frozen = s3.client()._request_signer._credentials.get_frozen_credentials()
+def endpoint_client(
+    service: str, *, access_key: str = "", secret_key: str = "", token: str | None = None
+) -> Any:
+    """A boto3 client of the S3 endpoint under test, with seqvault's keys unless given others."""
+    if not access_key:
+        frozen = s3.client()._request_signer._credentials.get_frozen_credentials()
+        access_key, secret_key = frozen.access_key, frozen.secret_key
     return boto3.client(
-        "iam",
+        service,
         endpoint_url=settings.S3_ENDPOINT_URL,
         region_name="us-east-1",
-        aws_access_key_id=frozen.access_key,
-        aws_secret_access_key=frozen.secret_key,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 1}),
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=token,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+        ),
     )
 
 
@@ -78,7 +88,7 @@ def sts_role(enforcing_store: StorageCapabilities) -> str:
     """The role seqvault assumes, made through RGW's IAM as docs/operations.md describes: the
     trust policy names seqvault's user, MaxSessionDuration covers the longest session (12 h),
     policy documents are compact JSON. Answers its ARN (RGW's have an empty account)."""
-    iam, name = _iam(), "seqvault-uploads"
+    iam, name = endpoint_client("iam"), "seqvault-uploads"
     compact = s3.compact_json
     trust = {
         "Version": "2012-10-17",

@@ -7,18 +7,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from django.conf import settings
 from django.test import override_settings
 
 from filesharing import s3
 from filesharing.models import File
 from tests.conftest import upload_file
-from tests.rgw.conftest import anonymous_get, released, unsigned_url
+from tests.rgw.conftest import anonymous_get, endpoint_client, released, unsigned_url
 
 pytestmark = [pytest.mark.rgw, pytest.mark.django_db]
 DATA = b"@read1\nACGT\n+\nIIII\n"
@@ -62,18 +59,6 @@ def test_anonymous_listing_and_put_answer_403(enforcing_store: Any) -> None:
     assert s3.head(key=key) is None
 
 
-def _client_with(credentials: s3.TemporaryCredentials) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.S3_ENDPOINT_URL,
-        region_name="us-east-1",
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
-
-
 def _refused(call: Any, **kwargs: Any) -> int:
     with pytest.raises(ClientError) as caught:
         call(**kwargs)
@@ -86,7 +71,13 @@ def test_sts_credentials_write_only_under_their_prefix(enforcing_store: Any, sts
         credentials = s3.sts_credentials(
             prefix=prefix, lifetime=timedelta(hours=6), session_name="rgw-test"
         )
-    limited, bucket = _client_with(credentials), s3.bucket()
+    limited = endpoint_client(
+        "s3",
+        access_key=credentials.access_key_id,
+        secret_key=credentials.secret_access_key,
+        token=credentials.session_token,
+    )
+    bucket = s3.bucket()
     # under its prefix: write, read back, list
     limited.put_object(Bucket=bucket, Key=f"{prefix}reads.fq", Body=DATA)
     assert limited.get_object(Bucket=bucket, Key=f"{prefix}reads.fq")["Body"].read() == DATA
