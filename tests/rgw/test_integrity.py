@@ -210,3 +210,26 @@ def test_check_storage_records_what_the_store_checks_and_health_shows_it(
     shown = anonymous.get("/api/health/").json()["storageCapabilities"]
     assert shown["integrityPath"] == row.integrity_path
     assert shown["enforcesBucketPolicy"] == row.enforces_bucket_policy
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"x-amz-tagging": "public=true"},
+        {"x-amz-acl": "public-read"},
+        {"x-amz-grant-full-control": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
+    ],
+)
+def test_a_project_session_url_refuses_headers_that_would_make_the_bytes_public(
+    submitter: Any, header: dict[str, str]
+) -> None:
+    # given a session's PUT URL, which signs nothing but the host (ArtifactDB clients send the
+    # bytes alone): the bucket policy (RGW) or the signature check (LocalStack) refuses these
+    from tests.projects.conftest import started
+
+    answer = started(submitter, ["report.txt"])
+    sent = requests.put(
+        answer["presigned_urls"]["report.txt"], data=DATA, headers=header, timeout=30
+    )
+    assert sent.status_code == 403
+    assert s3.head(key=f"files/{answer['file_ids']['report.txt']}") is None
