@@ -8,6 +8,7 @@ every read names the verified S3 version anyway.
 
 from __future__ import annotations
 
+import copy
 import threading
 
 from django.conf import settings
@@ -45,7 +46,7 @@ def storage_probe() -> StorageCapabilities:
     except IntegrityError:  # two processes probed at once: the other one's row is as good
         row = StorageCapabilities.objects.get(endpoint=endpoint, bucket=bucket)
     with _memo_lock:
-        _memo[(endpoint, bucket)] = row
+        _memo[(endpoint, bucket)] = copy.copy(row)
     return row
 
 
@@ -58,7 +59,7 @@ def storage_capabilities() -> StorageCapabilities:
         return row
     with _memo_lock:
         remembered = _memo.get(where)
-    return remembered if remembered is not None else storage_probe()
+    return copy.copy(remembered) if remembered is not None else storage_probe()
 
 
 def storage_capabilities_report() -> dict[str, object]:
