@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.ceph_rgw import rgw_available, start_rgw
 from devtools.embedded import EmbeddedPostgres, EmbeddedRedis, listening
 from devtools.s3_emulator import ensure_venv, start_emulator
 
@@ -80,7 +81,32 @@ def main(pytest_args: list[str]) -> int:
         workers = os.environ.get("PYTEST_WORKERS", "2")
         shutil.rmtree(ROOT / "tests" / "artifacts" / "screenshots", ignore_errors=True)
         step("pytest", [sys.executable, "-m", "pytest", "-n", workers, *pytest_args], env)
+        run_rgw_subset(env, pytest_args)
     return 0
+
+
+def run_rgw_subset(env: dict[str, str], pytest_args: list[str]) -> None:
+    """The tests marked `rgw` once more, against Ceph RGW: an S3 that enforces bucket and
+    session policies (devtools/ceph_rgw.py). Skipped, saying why, where Ceph is not installed
+    (.ci/run installs it) or when pytest was given arguments of its own."""
+    if pytest_args:
+        return
+    missing = rgw_available()
+    if missing:
+        print(f"\n== pytest -m rgw on Ceph RGW: skipped, {missing}", flush=True)
+        return
+    with start_rgw(ROOT / "var" / "test-rgw") as rgw:
+        rgw_env = env | {
+            "S3_ENDPOINT_URL": rgw.endpoint_url,
+            "S3_ACCESS_KEY_ID": rgw.access_key,
+            "S3_SECRET_ACCESS_KEY": rgw.secret_key,
+            "S3_OWNER_PRINCIPAL_ARN": rgw.user_arn,
+        }
+        step(
+            "pytest -m rgw on Ceph RGW",
+            [sys.executable, "-m", "pytest", "-n", "0", "-m", "rgw"],
+            rgw_env,
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -41,6 +42,12 @@ def translated_errors(action: str) -> Iterator[None]:
         ) from exc
     except BotoCoreError as exc:
         raise StorageUnavailableError(f"The object store is unreachable ({action}).") from exc
+
+
+def compact_json(document: object) -> str:
+    """Policy JSON without spaces: Ceph RGW refuses IAM/STS policies whose spaces botocore sent
+    form-encoded as '+' (MalformedPolicyDocument); compact JSON means the same everywhere."""
+    return json.dumps(document, separators=(",", ":"))
 
 
 def is_not_found(exc: ClientError) -> bool:

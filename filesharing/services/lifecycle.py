@@ -50,7 +50,9 @@ def _public_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
     The URL itself does not expire; the expiry tells clients when to ask again, as for a
     presigned one."""
     request = s3.PresignedRequest(
-        url=s3.public_url(key=file.key, base=settings.S3_PUBLIC_URL_BASE),
+        url=s3.public_url(
+            key=file.key, base=settings.S3_PUBLIC_URL_BASE, version_id=file.s3_version_id
+        ),
         method="GET",
         headers={},
         expires_at=timezone.now() + settings.DOWNLOAD_URL_LIFETIME,

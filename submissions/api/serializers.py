@@ -25,7 +25,11 @@ def download_url(request: Request, file_id: object) -> str:
 def public_url(attachment: EntryFile) -> str | None:
     if attachment.file.released_at is None:
         return None
-    return s3.public_url(key=attachment.file.key, base=settings.S3_PUBLIC_URL_BASE)
+    return s3.public_url(
+        key=attachment.file.key,
+        base=settings.S3_PUBLIC_URL_BASE,
+        version_id=attachment.file.s3_version_id,
+    )
 
 
 class EntryFileSerializer(serializers.Serializer):
@@ -92,6 +96,7 @@ def _file(request: Request, attachment: EntryFile) -> dict[str, Any]:
         "fileId": str(attachment.file_id),
         "size": attachment.file.size,
         "sha256": attachment.file.sha256,
+        "md5": attachment.file.md5,
         "url": download_url(request, attachment.file_id),
         "released": attachment.file.released_at is not None,
     }
@@ -254,6 +259,7 @@ def _released(
                 "name": attachment.name,
                 "size": attachment.file.size,
                 "sha256": attachment.file.sha256,
+                "md5": attachment.file.md5,
                 "url": download_url(request, attachment.file_id),
                 "publicUrl": public_url(attachment),
             }

@@ -37,6 +37,7 @@ def verified_file(group: Group, name: str, *, released: bool = False) -> File:
         status=File.Status.VERIFIED,
         size=1234,
         sha256="ab" * 32,
+        md5="cd" * 16,
         verified_at=now,
         released_at=now if released else None,
     )
@@ -223,6 +224,7 @@ def test_the_manifest_lists_public_files_with_urls_sizes_and_digests(lab: Group)
                 "fileId": str(public.pk),
                 "size": "1234",
                 "sha256": "ab" * 32,
+                "md5": "cd" * 16,
                 "url": f"http://testserver/api/files/{public.pk}/download",
             }
         ]

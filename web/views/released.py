@@ -126,7 +126,17 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     writer.writerow(
-        ["accessionVersion", "organism", "category", "fileName", "fileId", "size", "sha256", "url"]
+        [
+            "accessionVersion",
+            "organism",
+            "category",
+            "fileName",
+            "fileId",
+            "size",
+            "sha256",
+            "md5",
+            "url",
+        ]
     )
     for line in lines:
         url = request.build_absolute_uri(reverse("file-download", kwargs={"file_id": line.file_id}))
@@ -139,6 +149,7 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
                 line.file_id,
                 "" if line.size is None else line.size,
                 line.sha256,
+                line.md5,
                 url,
             ]
         )

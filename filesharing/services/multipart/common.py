@@ -7,8 +7,10 @@ from core.types import Actor
 from filesharing.models import File, MultipartUpload
 from groups.permissions import user_can_read_group
 
-NO_CHECKSUM = ""  # MultipartUpload.checksum_algorithm of uploads whose parts carry no SHA-256
-CHECKSUM_ALGORITHMS = ("SHA256", NO_CHECKSUM)
+NO_CHECKSUM = ""  # MultipartUpload.checksum_algorithm of uploads whose parts carry no digest
+SHA256 = "SHA256"  # S3 checks each part's SHA-256 and holds their composite
+MD5 = "MD5"  # each part URL signs Content-MD5 (where S3 checks no SHA-256)
+CHECKSUM_ALGORITHMS = (SHA256, MD5, NO_CHECKSUM)
 
 
 def check_may_upload(*, actor: Actor, file: File) -> None:

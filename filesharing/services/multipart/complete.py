@@ -13,6 +13,7 @@ from core.types import Actor
 from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.services.multipart.common import (
+    SHA256,
     check_may_upload,
     check_part_numbers,
     part_size_of,
@@ -146,7 +147,7 @@ def _assemble(
         return None, None
     _check_against_s3(upload=upload, etags=etags, held=held)
     completed = s3.multipart_complete(key=key, upload_id=upload.s3_upload_id, parts=held)
-    if not upload.checksum_algorithm:
+    if upload.checksum_algorithm != SHA256:
         return completed, None
     digests = [part.sha256_hex or "" for part in held]
     if all(digests) and completed.checksum_sha256 == s3.composite_sha256(digests):

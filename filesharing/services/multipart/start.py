@@ -15,8 +15,11 @@ from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.services.multipart.common import (
     CHECKSUM_ALGORITHMS,
+    MD5,
+    SHA256,
     check_may_upload,
 )
+from filesharing.services.storage import storage_capabilities
 from groups.models import Group
 
 logger = logging.getLogger(__name__)
@@ -140,8 +143,12 @@ def multipart_upload_create(
     if checksum_algorithm not in CHECKSUM_ALGORITHMS:
         raise ApplicationError(
             "invalid_checksum_algorithm",
-            f"checksumAlgorithm is SHA256 or empty, not {checksum_algorithm!r}.",
+            f"checksumAlgorithm is SHA256, MD5 or empty, not {checksum_algorithm!r}.",
         )
+    if checksum_algorithm == SHA256 and not storage_capabilities().verifies_part_sha256:
+        # This S3 would accept a part of other bytes than its signed SHA-256 (Ceph RGW):
+        # parts are bound by Content-MD5 instead, and the whole object is hashed.
+        checksum_algorithm = MD5
     assert file.declared_size is not None
     size = multipart_part_size(size=file.declared_size, requested=part_size)
     whole_sha256 = declared_sha256(file, sha256)
@@ -154,7 +161,9 @@ def multipart_upload_create(
             status=409,
         )
     s3_upload_id = s3.multipart_create(
-        key=file.key, content_type=file.content_type, checksum_algorithm=checksum_algorithm
+        key=file.key,
+        content_type=file.content_type,
+        checksum_algorithm=SHA256 if checksum_algorithm == SHA256 else "",
     )
     try:
         return _record(
