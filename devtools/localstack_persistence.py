@@ -70,7 +70,8 @@ class DurableFile(ephemeral.LockedFileMixin):
         return self._handle.truncate(size)
 
     def flush(self) -> None:
-        self._handle.flush()
+        if not self._handle.closed:  # a refused write (BadDigest) removes the file first
+            self._handle.flush()
 
     def seekable(self) -> bool:
         return True
