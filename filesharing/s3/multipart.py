@@ -86,14 +86,15 @@ def presign_upload_part(
     key: str,
     upload_id: str,
     part_number: int,
-    size: int,
+    size: int | None,
     sha256_hex: str | None,
     lifetime: timedelta,
     now: datetime | None = None,
 ) -> PresignedRequest:
-    """A part PUT bound to its size and, when given, its SHA-256: S3 refuses any other bytes."""
+    """A part PUT bound to its size and, when given, its SHA-256: S3 refuses any other bytes.
+    Without a size (clients that never say one), any part size S3 takes is accepted."""
     now = now or datetime.now(UTC)
-    headers = {"Content-Length": str(size)}
+    headers = {} if size is None else {"Content-Length": str(size)}
     if sha256_hex:
         headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
     seconds = int(lifetime.total_seconds())

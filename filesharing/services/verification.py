@@ -71,9 +71,13 @@ def object_mismatch(file: File, facts: s3.ObjectFacts, sha256_hex: str | None) -
 
 
 def object_sha256(file: File, facts: s3.ObjectFacts) -> str | None:
+    """S3's checksum, else our own hash of the object. A file whose upload bound neither a
+    size nor a digest (Loculus's request-upload) is always hashed: nothing else ever checked
+    its bytes, so it is verified only with the SHA-256 we computed."""
     if facts.sha256_hex:
         return facts.sha256_hex
-    if facts.size <= settings.VERIFY_HASH_MAX_BYTES:
+    unbound = file.declared_size is None and not file.declared_sha256
+    if unbound or facts.size <= settings.VERIFY_HASH_MAX_BYTES:
         return s3.hash_object(key=file.key, version_id=facts.version_id)
     return None
 

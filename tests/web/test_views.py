@@ -224,6 +224,7 @@ def test_the_manifest_lists_public_files_with_urls_sizes_and_digests(lab: Group)
                 "size": "1234",
                 "sha256": "ab" * 32,
                 "url": f"http://testserver/api/files/{public.pk}/download",
+                "drsUri": f"drs://testserver/{public.pk}",
             }
         ]
 

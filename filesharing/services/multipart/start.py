@@ -27,7 +27,7 @@ MIB = 1024**2
 PENDING_UPLOADS_RETRY_AFTER_SECONDS = 60
 
 
-def check_pending_uploads_limit(*, group: Group) -> None:
+def check_pending_uploads_limit(*, group: Group, adding: int = 1) -> None:
     """Uploads in progress are the group's open multipart uploads: each holds parts in S3 that
     nobody can see or use until it completes. At MAX_PENDING_UPLOADS_PER_GROUP, a new one waits
     (429 with Retry-After) until some complete, are cancelled or go stale. Requested files that
@@ -36,7 +36,7 @@ def check_pending_uploads_limit(*, group: Group) -> None:
     pending = MultipartUpload.objects.filter(
         file__group=group, status=MultipartUpload.Status.PENDING
     ).count()
-    if pending >= limit:
+    if pending + adding > limit:
         raise ApplicationError(
             "too_many_pending_uploads",
             f"Group {group.name} has {pending} uploads in progress, the most it may have at "

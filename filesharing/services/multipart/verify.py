@@ -5,6 +5,7 @@ those parts; that proves the parts arrived intact, not which whole file they mak
 verifier streams the object through SHA-256 (up to MULTIPART_VERIFY_HASH_MAX_BYTES, by default
 every size), compares it with the declared digest and records it. Above that limit an operator
 has chosen to trust the parts: the declared digest is recorded, backed by the per-part checks.
+Uploads whose parts carried no checksum are hashed at every size.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ def _problem(
     file = upload.file
     if facts is None:
         return "the assembled object is missing from the object store"
-    if facts.size != file.declared_size:
+    if file.declared_size is not None and facts.size != file.declared_size:
         return f"size {facts.size} differs from the declared {file.declared_size} bytes"
+    if facts.size > settings.MAX_FILE_SIZE:
+        return f"size {facts.size} is over the limit of {settings.MAX_FILE_SIZE} bytes"
+    if not upload.checksum_algorithm and sha256_hex is None:
+        return "the assembled object could not be hashed, and its parts carried no checksum"
     if upload.checksum_algorithm and not (checksum or "").endswith(f"-{upload.part_count}"):
         return (
             f"the object holds no composite SHA-256 of its {upload.part_count} checked parts "
@@ -52,7 +57,10 @@ def multipart_upload_verify(*, upload_id: uuid.UUID | str) -> MultipartUpload:
     facts = s3.head(key=key)
     checksum = s3.object_checksum_sha256(key=key, version_id=facts.version_id) if facts else None
     sha256_hex = None
-    if facts is not None and facts.size <= settings.MULTIPART_VERIFY_HASH_MAX_BYTES:
+    # Parts that carried no checksum (signed up front, Loculus's multipart) prove nothing about
+    # the bytes: such an object is hashed whatever its size.
+    must_hash = not upload.checksum_algorithm
+    if facts is not None and (must_hash or facts.size <= settings.MULTIPART_VERIFY_HASH_MAX_BYTES):
         sha256_hex = s3.hash_object_ranged(key=key, size=facts.size, version_id=facts.version_id)
     with transaction.atomic():
         upload = MultipartUpload.objects.select_for_update().get(pk=upload_id)
