@@ -50,7 +50,6 @@ class GroupFilesSerializer(serializers.Serializer):
 class RequestUploadView(LoculusView):
     """POST /files/request-upload?groupId=…&numberFiles=… → [{fileId, url, headers}]"""
 
-
     @extend_schema(
         operation_id="loculus_request_upload",
         request=None,
@@ -82,7 +81,6 @@ class MultipartFilesSerializer(GroupFilesSerializer):
 
 class RequestMultipartUploadView(LoculusView):
     """POST /files/request-multipart-upload?groupId&numberFiles&numberParts → [{fileId, urls}]"""
-
 
     @extend_schema(
         operation_id="loculus_request_multipart_upload",
