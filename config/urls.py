@@ -20,7 +20,7 @@ urlpatterns = [
     path("api/", include(api)),
     # Other communities' clients (docs/interop.md).
     path("loculus/", include("interop.loculus.urls", namespace="loculus")),
-    path("", include("interop.loculus.urls", namespace="loculus-root")),
+    path("", include("interop.loculus.root_urls")),
     path("ga4gh/drs/v1/", include("interop.drs.urls")),
     path("", include("interop.artifactdb.urls")),
     path("", include("web.urls")),

@@ -107,25 +107,24 @@ class RequestMultipartUploadView(LoculusView):
         )
 
 
+class LoculusFileIdAndEtagsSerializer(serializers.Serializer):
+    fileId = serializers.UUIDField()
+    etags = serializers.ListField(
+        child=serializers.CharField(max_length=200, trim_whitespace=True),
+        max_length=10_000,
+    )
+
+
 class CompleteMultipartUploadView(LoculusView):
     """POST /files/complete-multipart-upload with [{fileId, etags}] → 200, no body."""
 
-    class InputSerializer(serializers.Serializer):
-        """LoculusFileIdAndEtags"""
-
-        fileId = serializers.UUIDField()
-        etags = serializers.ListField(
-            child=serializers.CharField(max_length=200, trim_whitespace=True),
-            max_length=10_000,
-        )
-
     @extend_schema(
         operation_id="loculus_complete_multipart_upload",
-        request=InputSerializer(many=True),
+        request=LoculusFileIdAndEtagsSerializer(many=True),
         responses={200: None},
     )
     def post(self, request: Request) -> Response:
-        body = self.InputSerializer(data=request.data, many=True, allow_empty=False)
+        body = LoculusFileIdAndEtagsSerializer(data=request.data, many=True, allow_empty=False)
         body.is_valid(raise_exception=True)
         multipart_uploads_complete_by_etags(
             actor=request.user,
