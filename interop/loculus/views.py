@@ -20,6 +20,7 @@ from filesharing.services.multipart import (
     multipart_uploads_complete_by_etags,
 )
 from filesharing.services.request_uploads import FileSpec
+from groups.models import Group
 from groups.selectors import group_get_for_user
 from interop.errors import hidden_or_missing
 from interop.loculus.errors import loculus_exception_handler
@@ -47,6 +48,20 @@ class GroupFilesSerializer(serializers.Serializer):
     numberFiles = serializers.IntegerField(min_value=1, default=1)
 
 
+class MultipartFilesSerializer(GroupFilesSerializer):
+    numberParts = serializers.IntegerField(min_value=1, default=1)
+
+
+def _group_and_counts(
+    request: Request, serializer_class: type[serializers.Serializer]
+) -> tuple[Group, dict[str, Any]]:
+    """The query parameters, checked, and the group the caller uploads for."""
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    values = dict(params.validated_data)
+    return group_get_for_user(group_id=values["groupId"], user=request.user), values
+
+
 class RequestUploadView(LoculusView):
     """POST /files/request-upload?groupId=…&numberFiles=… → [{fileId, url, headers}]"""
 
@@ -57,10 +72,7 @@ class RequestUploadView(LoculusView):
         responses={200: LoculusFileIdAndWriteUrlSerializer(many=True)},
     )
     def post(self, request: Request) -> Response:
-        params = GroupFilesSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        values = params.validated_data
-        group = group_get_for_user(group_id=values["groupId"], user=request.user)
+        group, values = _group_and_counts(request, GroupFilesSerializer)
         tickets = file_request_uploads(
             group=group,
             user=request.user,  # type: ignore[arg-type]
@@ -75,10 +87,6 @@ class RequestUploadView(LoculusView):
         )
 
 
-class MultipartFilesSerializer(GroupFilesSerializer):
-    numberParts = serializers.IntegerField(min_value=1, default=1)
-
-
 class RequestMultipartUploadView(LoculusView):
     """POST /files/request-multipart-upload?groupId&numberFiles&numberParts → [{fileId, urls}]"""
 
@@ -89,10 +97,7 @@ class RequestMultipartUploadView(LoculusView):
         responses={200: LoculusFileIdAndMultipartWriteUrlSerializer(many=True)},
     )
     def post(self, request: Request) -> Response:
-        params = MultipartFilesSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        values = params.validated_data
-        group = group_get_for_user(group_id=values["groupId"], user=request.user)
+        group, values = _group_and_counts(request, MultipartFilesSerializer)
         started = file_request_multipart_uploads(
             group=group,
             user=request.user,  # type: ignore[arg-type]

@@ -166,12 +166,16 @@ def multipart_upload_create(
             checksum_algorithm=checksum_algorithm,
         )
     except Exception:
-        # Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule.
-        try:
-            s3.multipart_abort(key=file.key, upload_id=s3_upload_id)
-        except ApplicationError:
-            logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, file.key)
+        multipart_abort_unused(key=file.key, s3_upload_id=s3_upload_id)
         raise
+
+
+def multipart_abort_unused(*, key: str, s3_upload_id: str) -> None:
+    """Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule."""
+    try:
+        s3.multipart_abort(key=key, upload_id=s3_upload_id)
+    except ApplicationError:
+        logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, key)
 
 
 def _record(

@@ -8,7 +8,6 @@ vouch for the bytes: the verifier hashes these uploads at every size before the 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,11 +23,12 @@ from filesharing.models import File, MultipartUpload
 from filesharing.selectors import file_get_for_user, multipart_upload_open_for_file
 from filesharing.services.multipart.common import NO_CHECKSUM, check_may_upload
 from filesharing.services.multipart.complete import multipart_upload_complete
-from filesharing.services.multipart.start import check_pending_uploads_limit
+from filesharing.services.multipart.start import (
+    check_pending_uploads_limit,
+    multipart_abort_unused,
+)
 from filesharing.services.request_uploads import FileSpec, file_request_uploads
 from groups.models import Group
-
-logger = logging.getLogger(__name__)
 
 MAX_UPFRONT_PART_URLS = s3.MULTIPART_MAX_PARTS  # per request, over all its files
 
@@ -77,10 +77,7 @@ def _start(*, file: File, actor: User, part_count: int) -> UpfrontUpload:
     try:
         upload = _record(file=file, actor=actor, s3_upload_id=s3_upload_id, part_count=part_count)
     except Exception:
-        try:
-            s3.multipart_abort(key=file.key, upload_id=s3_upload_id)
-        except ApplicationError:
-            logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, file.key)
+        multipart_abort_unused(key=file.key, s3_upload_id=s3_upload_id)
         raise
     now = timezone.now()
     urls = [
