@@ -13,6 +13,7 @@ from django.test import TestCase, override_settings
 
 from filesharing.models import File, MultipartUpload
 from filesharing.services import file_verify
+from groups.models import Group
 from tests.conftest import Actor
 from tests.interop.conftest import READS, entry_citing, loculus_file, problem
 from tests.presigned import parse_presigned
@@ -99,6 +100,11 @@ def test_request_upload_errors_are_problem_details(
     assert unauthenticated.status_code == 401
     assert unauthenticated["WWW-Authenticate"].startswith("Bearer")
     assert problem(unauthenticated)["code"] == "not_authenticated"
+
+    # a group with a storage quota counts declared sizes, and Loculus declares none
+    Group.objects.filter(pk=group).update(quota_bytes=10**9)
+    quota = submitter.client.post(f"/loculus/files/request-upload?groupId={group}")
+    assert quota.status_code == 400 and problem(quota)["code"] == "size_required"
 
     assert File.objects.count() == before
 
