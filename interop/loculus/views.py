@@ -77,12 +77,13 @@ class RequestUploadView(LoculusView):
             group=group,
             user=request.user,  # type: ignore[arg-type]
             specs=[FileSpec()] * values["numberFiles"],
+            dedup=False,
         )
         return Response(
             [
                 {"fileId": str(t.file.id), "url": t.upload.url, "headers": t.upload.headers}
                 for t in tickets
-                if t.upload is not None  # nothing is declared, so nothing is deduplicated
+                if t.upload is not None  # always, with dedup=False
             ]
         )
 
