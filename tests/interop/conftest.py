@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from django.utils import timezone
 
 from filesharing.models import File
 from filesharing.services import file_verify
 from groups.models import Group
-from submissions.models import EntryFile, ProcessedData, SequenceEntry
+from submissions.models import EntryFile, SequenceEntry
 from tests.conftest import Actor
+from tests.factories import processed_entry
 
 READS = b"@read1\nACGTACGTAC\n+\nIIIIIIIIII\n" * 50
 
@@ -35,30 +35,12 @@ def entry_citing(
 ) -> SequenceEntry:
     """An entry version whose submitted files (category raw_reads) include `file`; released
     entries have released processed data and a released file, as approval leaves them."""
-    now = timezone.now()
-    made = SequenceEntry.objects.create(
-        accession=accession,
-        version=1,
-        organism="sars-cov-2",
-        group=group,
-        submission_id=f"sub-{accession}",
-        metadata={"geoLocCountry": "Kenya", "sampleCollectionDate": "2024-01-02"},
-        status="APPROVED_FOR_RELEASE" if released else "PROCESSED",
-        released_at=now if released else None,
-    )
-    ProcessedData.objects.create(
-        entry=made,
-        pipeline_version=1,
-        status="PROCESSED",
-        metadata={"lineage": "BA.2"},
-        released_at=now if released else None,
-        finished_at=now,
-    )
+    made, _ = processed_entry(group, accession, released=released)
     EntryFile.objects.create(
         entry=made, kind="input", category=category, name=file.name or "reads.fastq", file=file
     )
     if released:
-        File.objects.filter(pk=file.pk).update(released_at=now)
+        File.objects.filter(pk=file.pk).update(released_at=made.released_at)
     return made
 
 
