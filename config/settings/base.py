@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "filesharing",
     "submissions",
     "projects",
+    "interop",
     "web",
 ]
 
@@ -181,6 +182,13 @@ MULTIPART_STALE_AFTER = timedelta(seconds=env_int("MULTIPART_STALE_AFTER_SECONDS
 MULTIPART_VERIFY_HASH_MAX_BYTES = env_int("MULTIPART_VERIFY_HASH_MAX_BYTES", MAX_FILE_SIZE)
 # Multipart uploads a group may have open at once; beyond it, 429 with Retry-After.
 MAX_PENDING_UPLOADS_PER_GROUP = env_int("MAX_PENDING_UPLOADS_PER_GROUP", 20)
+# Part URLs signed all at once, when the upload starts (Loculus's request-multipart-upload):
+# they must outlast the whole upload, since such clients cannot ask for new ones.
+UPFRONT_PART_URL_LIFETIME = timedelta(
+    seconds=env_int("UPFRONT_PART_URL_LIFETIME_SECONDS", 12 * 3600)
+)
+# DRS URIs name this host (drs://<host>/<id>); by default the host the request came to.
+DRS_HOSTNAME = os.environ.get("DRS_HOSTNAME", "")
 
 # --- Sequence entries -----------------------------------------------------------------------
 # Organisms (metadata schema, file categories) in YAML or JSON; the first one is the default.

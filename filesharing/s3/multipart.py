@@ -87,16 +87,17 @@ def presign_upload_part(
     key: str,
     upload_id: str,
     part_number: int,
-    size: int,
+    size: int | None,
     sha256_hex: str | None,
     lifetime: timedelta,
     md5_hex: str | None = None,
     now: datetime | None = None,
 ) -> PresignedRequest:
     """A part PUT bound to its size and the digests given (SHA-256 where S3 checks it, MD5
-    as Content-MD5): S3 refuses any other bytes."""
+    as Content-MD5): S3 refuses any other bytes. Without a size (clients that never say one),
+    any part size S3 takes is accepted."""
     now = now or datetime.now(UTC)
-    headers = {"Content-Length": str(size)}
+    headers = {} if size is None else {"Content-Length": str(size)}
     if sha256_hex:
         headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
     if md5_hex:

@@ -211,7 +211,9 @@ def presign_get(
     version_id: str = "",
     content_disposition: str | None = None,
     now: datetime | None = None,
+    method: str = "GET",
 ) -> PresignedRequest:
+    """A GET (or, with method HEAD, a HEAD: S3 signs the method) of the object."""
     now = now or datetime.now(UTC)
     params: dict[str, str] = {}
     if version_id:
@@ -220,9 +222,9 @@ def presign_get(
         params["response-content-disposition"] = content_disposition
     seconds = int(lifetime.total_seconds())
     url = signer().sign(
-        method="GET", key=key, expires_in=seconds, headers={}, params=params, now=now
+        method=method, key=key, expires_in=seconds, headers={}, params=params, now=now
     )
-    return PresignedRequest(url, "GET", {}, now + timedelta(seconds=seconds))
+    return PresignedRequest(url, method, {}, now + timedelta(seconds=seconds))
 
 
 def public_url(*, key: str, base: str | None, version_id: str = "") -> str:

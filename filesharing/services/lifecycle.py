@@ -14,9 +14,9 @@ from filesharing.models import File
 from groups.permissions import user_is_curator, user_is_group_admin
 
 
-def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
-    """A short-lived presigned GET of the verified object version, or the public URL of a
-    released file; either is recorded in the audit."""
+def file_download_url(*, file: File, actor: Actor, method: str = "GET") -> s3.PresignedRequest:
+    """A short-lived presigned GET (or HEAD) of the verified object version, or the public URL
+    of a released file; either is recorded in the audit."""
     if file.deleted_at is not None:
         raise ApplicationError("file_deleted", f"File {file.id} was deleted.", status=409)
     if file.status != File.Status.VERIFIED:
@@ -28,6 +28,7 @@ def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
     if file.released_at is not None:
         return _public_download_url(file=file, actor=actor)
     request = s3.presign_get(
+        method=method,
         key=file.key,
         version_id=file.s3_version_id,
         content_disposition=content_disposition_header(

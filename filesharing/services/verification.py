@@ -91,12 +91,15 @@ def object_digests(
     file: File, facts: s3.ObjectFacts, capabilities: StorageCapabilities
 ) -> tuple[str | None, str | None]:
     """(sha256, md5) of the object version. Where S3 checked the SHA-256 it holds, that and
-    S3's MD5 (the ETag of a single PUT) are taken; otherwise seqvault hashes the bytes, always
-    where S3 checks no SHA-256, up to VERIFY_HASH_MAX_BYTES elsewhere."""
+    S3's MD5 (the ETag of a single PUT) are taken; otherwise seqvault hashes the bytes: always
+    where S3 checks no SHA-256, and for a file whose upload bound neither a size nor a digest
+    (Loculus's request-upload: nothing else ever checked its bytes), up to
+    VERIFY_HASH_MAX_BYTES elsewhere."""
     md5_by_s3 = s3.md5_from_etag(facts.etag)
     if facts.sha256_hex and capabilities.verifies_sha256 and md5_by_s3:
         return facts.sha256_hex, md5_by_s3
-    must_hash = capabilities.integrity_path == StorageCapabilities.IntegrityPath.MD5
+    unbound = file.declared_size is None and not file.declared_sha256
+    must_hash = unbound or capabilities.integrity_path == StorageCapabilities.IntegrityPath.MD5
     if must_hash or facts.size <= settings.VERIFY_HASH_MAX_BYTES:
         digests = s3.object_digests(key=file.key, size=facts.size, version_id=facts.version_id)
         return digests.sha256, digests.md5

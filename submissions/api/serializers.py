@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from filesharing import s3
+from interop.drs.ids import drs_uri
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
 from submissions.selectors import entry_displayed_processed, entry_visible_files
 from submissions.services import Claim
@@ -214,6 +215,7 @@ class ReleasedFileSerializer(serializers.Serializer):
     publicUrl = serializers.URLField(
         allow_null=True, help_text="The public object; null until its publication completed."
     )
+    drsUri = serializers.CharField(help_text="drs://<host>/<file ID>, for GA4GH DRS clients.")
 
 
 class ReleasedEntrySerializer(EntryIdentitySerializer):
@@ -262,6 +264,7 @@ def _released(
                 "md5": attachment.file.md5,
                 "url": download_url(request, attachment.file_id),
                 "publicUrl": public_url(attachment),
+                "drsUri": drs_uri(request, str(attachment.file_id)),
             }
         )
     return {

@@ -1,4 +1,5 @@
-"""Public released data: search, and a manifest (TSV of URLs, sizes and SHA-256) to fetch."""
+"""Public released data: search, and a manifest (TSV of URLs, DRS URIs, sizes and SHA-256) to
+fetch."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from interop.drs.ids import drs_uri
 from submissions.models import SequenceEntry
 from submissions.organisms import organisms
 from submissions.selectors import current_pipeline_versions, entry_displayed_processed
@@ -136,6 +138,7 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
             "sha256",
             "md5",
             "url",
+            "drsUri",
         ]
     )
     for line in lines:
@@ -151,6 +154,7 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
                 line.sha256,
                 line.md5,
                 url,
+                drs_uri(request, line.file_id),
             ]
         )
         yield buffer.getvalue()

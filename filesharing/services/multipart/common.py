@@ -46,3 +46,16 @@ def check_part_numbers(upload: MultipartUpload, numbers: list[int]) -> None:
             status=422,
             details={"partNumbers": wrong[:100], "partCount": upload.part_count},
         )
+
+
+def refuse_presigned_parts(upload: MultipartUpload) -> None:
+    """Uploads of files without a declared size had every part URL signed when they started
+    (Loculus's request-multipart-upload): there are no part sizes to sign new URLs for."""
+    if upload.file.declared_size is None:
+        raise ApplicationError(
+            "multipart_parts_presigned",
+            f"Multipart upload {upload.pk} received all its part URLs when it started; "
+            "complete it with the ETags of its parts.",
+            status=409,
+            details={"uploadId": str(upload.pk)},
+        )

@@ -20,6 +20,7 @@ from filesharing.services.multipart.common import (
     check_may_upload,
     check_part_numbers,
     part_size_of,
+    refuse_presigned_parts,
     refuse_unless_pending,
 )
 
@@ -98,9 +99,10 @@ def multipart_upload_part_urls(
     same part is how a client replaces an expired URL."""
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
+    refuse_presigned_parts(upload)
     parts = _normalised(upload, parts)
     size = upload.file.declared_size
-    assert size is not None
+    assert size is not None  # refuse_presigned_parts
     _touch(
         upload=upload,
         actor=actor,

@@ -30,7 +30,7 @@ MIB = 1024**2
 PENDING_UPLOADS_RETRY_AFTER_SECONDS = 60
 
 
-def check_pending_uploads_limit(*, group: Group) -> None:
+def check_pending_uploads_limit(*, group: Group, adding: int = 1) -> None:
     """Uploads in progress are the group's open multipart uploads: each holds parts in S3 that
     nobody can see or use until it completes. At MAX_PENDING_UPLOADS_PER_GROUP, a new one waits
     (429 with Retry-After) until some complete, are cancelled or go stale. Requested files that
@@ -39,7 +39,7 @@ def check_pending_uploads_limit(*, group: Group) -> None:
     pending = MultipartUpload.objects.filter(
         file__group=group, status=MultipartUpload.Status.PENDING
     ).count()
-    if pending >= limit:
+    if pending + adding > limit:
         raise ApplicationError(
             "too_many_pending_uploads",
             f"Group {group.name} has {pending} uploads in progress, the most it may have at "
@@ -175,12 +175,16 @@ def multipart_upload_create(
             checksum_algorithm=checksum_algorithm,
         )
     except Exception:
-        # Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule.
-        try:
-            s3.multipart_abort(key=file.key, upload_id=s3_upload_id)
-        except ApplicationError:
-            logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, file.key)
+        multipart_abort_unused(key=file.key, s3_upload_id=s3_upload_id)
         raise
+
+
+def multipart_abort_unused(*, key: str, s3_upload_id: str) -> None:
+    """Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule."""
+    try:
+        s3.multipart_abort(key=key, upload_id=s3_upload_id)
+    except ApplicationError:
+        logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, key)
 
 
 def _record(

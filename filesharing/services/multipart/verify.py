@@ -6,7 +6,8 @@ they make. So the verifier streams the object through SHA-256 and MD5 (up to
 MULTIPART_VERIFY_HASH_MAX_BYTES, by default every size), compares them with the declared digests
 and records them. Above that limit an operator has chosen to trust the parts: the declared
 digest is recorded, backed by the per-part checks. MD5 and unchecked uploads (an S3 that checks
-no SHA-256) are always hashed whole: nothing else stands behind their bytes.
+no SHA-256, or parts signed with no checksum, as Loculus's) are always hashed whole: nothing
+else stands behind their bytes.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ def _problem(
     sha256_hex = digests.sha256 if digests else None
     if facts is None:
         return "the assembled object is missing from the object store"
-    if facts.size != file.declared_size:
+    if file.declared_size is not None and facts.size != file.declared_size:
         return f"size {facts.size} differs from the declared {file.declared_size} bytes"
+    if facts.size > settings.MAX_FILE_SIZE:
+        return f"size {facts.size} is over the limit of {settings.MAX_FILE_SIZE} bytes"
+    if upload.checksum_algorithm != SHA256 and sha256_hex is None:
+        return "the assembled object could not be hashed, and S3 checked no SHA-256 of its parts"
     if upload.checksum_algorithm == SHA256 and not (checksum or "").endswith(
         f"-{upload.part_count}"
     ):
