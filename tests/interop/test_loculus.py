@@ -49,7 +49,11 @@ def test_request_upload_answers_loculus_records_and_the_file_is_verified_by_our_
     assert len(items) == 2
     assert all(set(item) == {"fileId", "url", "headers"} for item in items)
     records = [FileUploadInfo(**item) for item in items]
-    assert records[0].headers == {"If-None-Match": "*"}
+    assert records[0].headers == {
+        "If-None-Match": "*",
+        "x-amz-acl": "bucket-owner-full-control",
+        "x-amz-tagging": "",
+    }
     url = parse_presigned(records[0].url)
     assert url.key == f"files/{records[0].fileId}"
     assert "if-none-match" in url.signed_headers
