@@ -138,12 +138,15 @@ STORAGES: dict[str, dict[str, Any]] = {
             "region_name": S3_REGION,
             "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            # Every S3 timeout and retry is set here (docs/operations.md, "Faults"): an S3 that
+            # accepts connections and never answers costs a request at most
+            # S3_MAX_ATTEMPTS x S3_READ_TIMEOUT_SECONDS (12 s by default) before it answers 503.
             "client_config": Config(
                 signature_version="s3v4",
                 s3={"addressing_style": S3_ADDRESSING_STYLE},  # type: ignore[arg-type]
-                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
-                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
-                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 3),
+                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 6),
+                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 2), "mode": "standard"},
                 max_pool_connections=env_int("S3_MAX_POOL_CONNECTIONS", 32),
             ),
             "file_overwrite": False,
@@ -151,6 +154,26 @@ STORAGES: dict[str, dict[str, Any]] = {
             "querystring_auth": True,
         },
     },
+}
+
+# The health check's probe: one attempt, answered or refused within this many seconds.
+S3_HEALTH_TIMEOUT_SECONDS = env_int("S3_HEALTH_TIMEOUT_SECONDS", 2)
+# Server-side copies of large objects (upload sessions' staging) are silent while S3 copies:
+# their read timeout, used only by the workers' copy step.
+S3_COPY_READ_TIMEOUT_SECONDS = env_int("S3_COPY_READ_TIMEOUT_SECONDS", 600)
+# A storage or broker outage, once seen, is remembered this long in the cache: meanwhile
+# requests that need it answer 503 at once instead of handing out URLs to a dead endpoint.
+OUTAGE_MEMO_SECONDS = env_int("OUTAGE_MEMO_SECONDS", 15)
+
+# --- Cache (outage memos, rate limits): shared by every process -----------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL") or env_str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # One Redis may serve several deployments (or test databases): keys are kept apart.
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", str(DATABASES["default"].get("NAME") or "")),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
 }
 
 # --- Files ----------------------------------------------------------------------------------
@@ -239,7 +262,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that is down or hung costs a request at most ~2 x 3 s when it queues a task; the work
+# is recorded first and the periodic jobs queue it again (docs/operations.md, "Faults").
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": env_int("BROKER_CONNECT_TIMEOUT_SECONDS", 3),
+    "socket_timeout": env_int("BROKER_SOCKET_TIMEOUT_SECONDS", 3),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("BROKER_CONNECT_TIMEOUT_SECONDS", 3)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 # The queue tasks go to unless routed, follow-ups that tasks queue included.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {

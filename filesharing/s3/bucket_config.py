@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 
-from filesharing.s3.base import PUBLIC_TAG, bucket, client, is_not_found, translated_errors
+from core.errors import StorageUnavailableError
+from filesharing.s3.base import (
+    PUBLIC_TAG,
+    bucket,
+    client,
+    client_with,
+    is_not_found,
+    storage_mark,
+    translated_errors,
+)
 
 if TYPE_CHECKING:
     pass
@@ -19,6 +29,25 @@ MULTIPART_ABORT_DAYS = 7
 def bucket_check() -> None:
     with translated_errors("reach the bucket"):
         client().head_bucket(Bucket=bucket())
+
+
+def bucket_probe() -> None:
+    """The health check: one HEAD with short timeouts, past any remembered outage; its answer
+    starts or ends the outage that requests consult."""
+    seconds = settings.S3_HEALTH_TIMEOUT_SECONDS
+    probe = client_with(connect_timeout=seconds, read_timeout=seconds, retries={"max_attempts": 1})
+    try:
+        probe.head_bucket(Bucket=bucket())
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status >= 500:
+            storage_mark(up=False)
+            raise StorageUnavailableError("The object store failed to answer.") from exc
+        raise
+    except BotoCoreError as exc:
+        storage_mark(up=False)
+        raise StorageUnavailableError("The object store is unreachable.") from exc
+    storage_mark(up=True)
 
 
 def public_read_policy(bucket_name: str) -> dict[str, Any]:

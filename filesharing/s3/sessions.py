@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from core.errors import ApplicationError, StorageUnavailableError
-from filesharing.s3.base import bucket, client, is_not_found, translated_errors
+from filesharing.s3.base import bucket, client, client_with, is_not_found, translated_errors
 from filesharing.s3.checksums import sha256_b64
 from filesharing.s3.presign import PresignedRequest, signer
 
@@ -127,7 +127,7 @@ def copy_object(*, source_key: str, dest_key: str) -> None:
     SHA-256 of the copy."""
     name = bucket()
     with translated_errors("copy an object"):
-        client().copy(
+        client_with(read_timeout=settings.S3_COPY_READ_TIMEOUT_SECONDS).copy(
             CopySource={"Bucket": name, "Key": source_key},
             Bucket=name,
             Key=dest_key,

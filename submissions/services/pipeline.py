@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.audit import audit_events_bulk
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
 from groups.permissions import user_is_pipeline
 from submissions.errors import refusal
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
@@ -178,7 +179,9 @@ def entries_record_processed(
             details={"pipelineVersion": pipeline_version},
         )
         if published:
-            transaction.on_commit(lambda: release_processed_data_task.delay(published))
+            enqueue_on_commit(
+                release_processed_data_task, published, recovered_by="reconcile_public_tags_task"
+            )
     for name in organisms:
         if pipeline_version > current[name]:
             pipeline_version_use_newer_if_possible(organism=name)

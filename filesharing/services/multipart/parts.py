@@ -17,6 +17,7 @@ from filesharing.models import MultipartUpload
 from filesharing.services.multipart.common import (
     check_may_upload,
     check_part_numbers,
+    multipart_upload_gone,
     part_size_of,
     refuse_unless_pending,
 )
@@ -115,7 +116,10 @@ def multipart_upload_parts(*, upload: MultipartUpload, actor: Actor) -> list[s3.
     """What S3 holds now, so that a resuming client sends only what is missing."""
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
-    parts = s3.multipart_list_parts(key=upload.file.key, upload_id=upload.s3_upload_id)
+    try:
+        parts = s3.multipart_list_parts(key=upload.file.key, upload_id=upload.s3_upload_id)
+    except s3.MultipartUploadGoneError:
+        raise multipart_upload_gone(upload=upload, actor=actor) from None
     _touch(
         upload=upload,
         actor=actor,
