@@ -19,6 +19,7 @@ from filesharing import s3
 from groups.models import Group, Membership
 from groups.services import user_grant_pipeline_role
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
+from tests.outages import own_redis, own_s3  # noqa: F401  (fixtures for every test)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -146,7 +146,7 @@ STORAGES: dict[str, dict[str, Any]] = {
                 s3={"addressing_style": S3_ADDRESSING_STYLE},  # type: ignore[arg-type]
                 connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 3),
                 read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 6),
-                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 2), "mode": "standard"},
+                retries={"total_max_attempts": env_int("S3_MAX_ATTEMPTS", 2), "mode": "standard"},
                 max_pool_connections=env_int("S3_MAX_POOL_CONNECTIONS", 32),
             ),
             "file_overwrite": False,

@@ -35,7 +35,11 @@ def bucket_probe() -> None:
     """The health check: one HEAD with short timeouts, past any remembered outage; its answer
     starts or ends the outage that requests consult."""
     seconds = settings.S3_HEALTH_TIMEOUT_SECONDS
-    probe = client_with(connect_timeout=seconds, read_timeout=seconds, retries={"max_attempts": 1})
+    probe = client_with(
+        connect_timeout=seconds,
+        read_timeout=seconds,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
     try:
         probe.head_bucket(Bucket=bucket())
     except ClientError as exc:

@@ -115,6 +115,7 @@ def session_start(
 
     files = _checked_files(request)
     _check_mode(mode=request.mode, user=user, version=version)
+    s3.require_available()
     now = timezone.now()
     deadline = upload_deadline(request.completed_by, now=now)
     expires_at = expiry(request.expires_in, now=now, deadline=deadline)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.audit import audit_events_bulk
 from core.errors import ApplicationError
 from core.queueing import enqueue_on_commit
+from filesharing import s3
 from groups.permissions import user_is_pipeline
 from submissions.errors import refusal
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
@@ -71,6 +72,7 @@ def entries_claim_for_processing(
     oldest first; they are `IN_PROCESSING` for that version. Concurrent claims get disjoint
     entries. Every read URL that goes with them is audited here."""
     _require_pipeline(user)
+    s3.require_available()  # no entry is claimed with read URLs to an object store that is down
     signed_at = timezone.now()
     with transaction.atomic():
         current = pipeline_version_locked(organism=organism.name).version

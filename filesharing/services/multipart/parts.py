@@ -85,6 +85,7 @@ def multipart_upload_part_urls(
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
     parts = _normalised(upload, parts)
+    s3.require_available()
     size = upload.file.declared_size
     assert size is not None
     _touch(
