@@ -221,6 +221,14 @@ S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
 # still attached to nothing on the next is removed from S3.
 ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 
+# Submission files (metadata TSV, FASTA, fileMapping; plain, gzip or zstd) are read as streams
+# within these limits, each refused with 413 and its own code (docs/entries.md, "Limits"): the
+# size of each file as sent, its size decompressed, the rows of one submission, one line.
+SUBMISSION_MAX_FILE_BYTES = env_int("SUBMISSION_MAX_FILE_BYTES", 32 * 1024**2)
+SUBMISSION_MAX_DECOMPRESSED_BYTES = env_int("SUBMISSION_MAX_DECOMPRESSED_BYTES", 64 * 1024**2)
+SUBMISSION_MAX_ROWS = env_int("SUBMISSION_MAX_ROWS", 10_000)
+SUBMISSION_MAX_LINE_BYTES = env_int("SUBMISSION_MAX_LINE_BYTES", 16 * 1024**2)
+
 # --- Projects (ArtifactDB upload sessions) --------------------------------------------------
 # `completed_by` is clamped to this range (ArtifactDB: 10 s to 5 days; default 1 day).
 PROJECT_UPLOAD_MIN_DEADLINE = timedelta(seconds=env_int("PROJECT_UPLOAD_MIN_DEADLINE_SECONDS", 10))
