@@ -144,7 +144,7 @@ def prepare_database(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def web_server(env: dict[str, str]) -> Iterator[str]:
+def web_server(env: dict[str, str], *, workers: int = 2, threads: int = 8) -> Iterator[str]:
     port = free_port()
     VAR.mkdir(parents=True, exist_ok=True)
     log = (VAR / "server.log").open("w")
@@ -155,9 +155,9 @@ def web_server(env: dict[str, str]) -> Iterator[str]:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(workers),
             "--threads",
-            "8",
+            str(threads),
             "--timeout",
             "600",
         ],

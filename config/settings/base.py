@@ -225,7 +225,7 @@ ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 # within these limits, each refused with 413 and its own code (docs/entries.md, "Limits"): the
 # size of each file as sent, its size decompressed, the rows of one submission, one line.
 SUBMISSION_MAX_FILE_BYTES = env_int("SUBMISSION_MAX_FILE_BYTES", 32 * 1024**2)
-SUBMISSION_MAX_DECOMPRESSED_BYTES = env_int("SUBMISSION_MAX_DECOMPRESSED_BYTES", 64 * 1024**2)
+SUBMISSION_MAX_DECOMPRESSED_BYTES = env_int("SUBMISSION_MAX_DECOMPRESSED_BYTES", 48 * 1024**2)
 SUBMISSION_MAX_ROWS = env_int("SUBMISSION_MAX_ROWS", 10_000)
 SUBMISSION_MAX_LINE_BYTES = env_int("SUBMISSION_MAX_LINE_BYTES", 16 * 1024**2)
 
