@@ -80,7 +80,7 @@ def wait_until(
         time.sleep(0.05)
 
 
-def _database_url() -> str:
+def database_url() -> str:
     db = connection.settings_dict
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
@@ -94,7 +94,7 @@ def _worker_env(queue: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DATABASE_CONN_MAX_AGE": "0",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _bucket(django_db_blocker: Any) -> None:
     s3.bucket_setup(web_origins=["http://127.0.0.1:8000"])
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counts(settings: Any) -> None:
+    """Every test counts its rate limits apart: all tests come from 127.0.0.1."""
+    settings.RATE_LIMIT_NAMESPACE = uuid.uuid4().hex
 
 
 @dataclass

@@ -328,6 +328,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.WriteRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -337,6 +338,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Rate limits (core/ratelimit.py; counted in the cache, so they hold across processes) ----
+# "<count>/<second|minute|hour|day>", or "" for none. Writes: every POST/PUT/PATCH/DELETE of
+# the API per token (per user for browser sessions). Sign-in: failed sign-ins per account name
+# and address; failed sign-ins and invalid bearer tokens per address. Over a limit: 429 with
+# Retry-After.
+RATE_LIMIT_WRITES = env_str("RATE_LIMIT_WRITES", "6000/minute")
+RATE_LIMIT_SIGN_IN = env_str("RATE_LIMIT_SIGN_IN", "10/minute")
+RATE_LIMIT_FAILED_AUTH_PER_ADDRESS = env_str("RATE_LIMIT_FAILED_AUTH_PER_ADDRESS", "100/minute")
+# Behind a proxy every caller has the proxy's address: name the header it sets (as a META key,
+# e.g. HTTP_X_FORWARDED_FOR); its first address is the caller's. Only where a proxy sets it.
+RATE_LIMIT_CLIENT_IP_HEADER = env_str("RATE_LIMIT_CLIENT_IP_HEADER", "")
+# Part of every counter's key: deployments (or test runs) sharing one cache count apart.
+RATE_LIMIT_NAMESPACE = env_str("RATE_LIMIT_NAMESPACE", "")
 
 # --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------
 # Read by mozilla-django-oidc; every variable is described in docs/authentication.md.
