@@ -26,7 +26,7 @@ CACHE_RETRY_AFTER = 5.0
 
 def _key(part: str, target: str) -> str:
     digest = hashlib.sha256(target.encode()).hexdigest()[:16]
-    return f"availability:{part}:{digest}"
+    return f"availability:{settings.CACHE_NAMESPACE}:{part}:{digest}"
 
 
 def _cache_usable() -> bool:

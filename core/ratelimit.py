@@ -47,7 +47,7 @@ def parse_rate(text: str) -> Rate | None:
 def _key(scope: str, subject: str, rate: Rate, now: float) -> tuple[str, int]:
     window = int(now // rate.seconds)
     digest = hashlib.sha256(subject.encode()).hexdigest()[:24]
-    namespace = settings.RATE_LIMIT_NAMESPACE
+    namespace = settings.CACHE_NAMESPACE
     retry_after = max(1, math.ceil((window + 1) * rate.seconds - now))
     return f"ratelimit:{namespace}:{scope}:{digest}:{window}", retry_after
 

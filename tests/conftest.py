@@ -38,9 +38,10 @@ def _bucket(django_db_blocker: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _own_rate_limit_counts(settings: Any) -> None:
-    """Every test counts its rate limits apart: all tests come from 127.0.0.1."""
-    settings.RATE_LIMIT_NAMESPACE = uuid.uuid4().hex
+def _own_cache_counts(settings: Any) -> None:
+    """Every test counts its rate limits (all tests come from 127.0.0.1) and remembers the
+    outages it causes apart from the others."""
+    settings.CACHE_NAMESPACE = uuid.uuid4().hex
 
 
 @dataclass

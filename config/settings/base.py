@@ -350,8 +350,9 @@ RATE_LIMIT_FAILED_AUTH_PER_ADDRESS = env_str("RATE_LIMIT_FAILED_AUTH_PER_ADDRESS
 # Behind a proxy every caller has the proxy's address: name the header it sets (as a META key,
 # e.g. HTTP_X_FORWARDED_FOR); its first address is the caller's. Only where a proxy sets it.
 RATE_LIMIT_CLIENT_IP_HEADER = env_str("RATE_LIMIT_CLIENT_IP_HEADER", "")
-# Part of every counter's key: deployments (or test runs) sharing one cache count apart.
-RATE_LIMIT_NAMESPACE = env_str("RATE_LIMIT_NAMESPACE", "")
+# Part of every rate-limit counter's and outage memo's key, beside CACHE_KEY_PREFIX (the tests
+# give each test its own).
+CACHE_NAMESPACE = env_str("CACHE_NAMESPACE", "")
 
 # --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------
 # Read by mozilla-django-oidc; every variable is described in docs/authentication.md.

@@ -96,7 +96,7 @@ def two_web_processes(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         "DATABASE_URL": database_url(),
         "DATABASE_CONN_MAX_AGE": "0",
         "RATE_LIMIT_WRITES": "4/minute",
-        "RATE_LIMIT_NAMESPACE": uuid.uuid4().hex,
+        "CACHE_NAMESPACE": uuid.uuid4().hex,
     }
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
