@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
-from core.audit import audit_event
 from core.errors import ApplicationError, NotFoundError
 from core.types import Actor
 from filesharing.models import File, MultipartUpload
@@ -47,30 +44,3 @@ def check_part_numbers(upload: MultipartUpload, numbers: list[int]) -> None:
             status=422,
             details={"partNumbers": wrong[:100], "partCount": upload.part_count},
         )
-
-
-GONE_REASON = "the object store no longer holds the multipart upload (aborted or expired there)"
-
-
-def multipart_upload_gone(*, upload: MultipartUpload, actor: Actor) -> ApplicationError:
-    """S3 no longer knows a pending upload: record it `cancelled` with the reason, so that the
-    next start succeeds, and answer the 409 that says so."""
-    with transaction.atomic():
-        locked = MultipartUpload.objects.select_for_update().get(pk=upload.pk)
-        if locked.status == MultipartUpload.Status.PENDING:
-            locked.status = MultipartUpload.Status.CANCELLED
-            locked.failure_reason = GONE_REASON
-            locked.save(update_fields=["status", "failure_reason"])
-            audit_event(
-                actor=actor,
-                action="multipart.cancelled",
-                obj=locked,
-                details={"reason": GONE_REASON},
-            )
-    return ApplicationError(
-        "multipart_upload_gone",
-        f"Multipart upload {upload.pk} is cancelled: {locked.failure_reason or GONE_REASON}. "
-        "Start a new one for the file.",
-        status=409,
-        details={"uploadId": str(upload.pk), "status": locked.status, "reason": GONE_REASON},
-    )

@@ -16,7 +16,6 @@ from filesharing.models import File, MultipartUpload
 from filesharing.services.multipart.common import (
     check_may_upload,
     check_part_numbers,
-    multipart_upload_gone,
     part_size_of,
     refuse_unless_pending,
 )
@@ -200,3 +199,23 @@ def _cancel(*, upload_id: str, actor: Actor, reason: str) -> MultipartUpload:
             details={"reason": reason, "abortedInStorage": held_by_s3},
         )
     return upload
+
+
+GONE_REASON = "the object store no longer holds the multipart upload (aborted or expired there)"
+
+
+def multipart_upload_gone(*, upload: MultipartUpload, actor: Actor) -> ApplicationError:
+    """S3 no longer knows a pending upload: record it `cancelled` with the reason, so that the
+    next start succeeds, and answer the 409 that says so."""
+    cancelled = _cancel(upload_id=str(upload.pk), actor=actor, reason=GONE_REASON)
+    return ApplicationError(
+        "multipart_upload_gone",
+        f"Multipart upload {upload.pk} is cancelled: {cancelled.failure_reason}. "
+        "Start a new one for the file.",
+        status=409,
+        details={
+            "uploadId": str(upload.pk),
+            "status": cancelled.status,
+            "reason": cancelled.failure_reason,
+        },
+    )

@@ -17,10 +17,10 @@ from filesharing.models import MultipartUpload
 from filesharing.services.multipart.common import (
     check_may_upload,
     check_part_numbers,
-    multipart_upload_gone,
     part_size_of,
     refuse_unless_pending,
 )
+from filesharing.services.multipart.complete import multipart_upload_gone
 
 MAX_PART_URLS_PER_REQUEST = 1000
 
