@@ -35,7 +35,7 @@ from django.db import connection
 from config import celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # a worker imports Django: slow on a busy machine
 
 
 @dataclass

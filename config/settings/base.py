@@ -156,7 +156,7 @@ STORAGES: dict[str, dict[str, Any]] = {
     },
 }
 
-# The health check's probe: one attempt, answered or refused within this many seconds.
+# The health check's probe: one plain request to the endpoint, answered within this many seconds.
 S3_HEALTH_TIMEOUT_SECONDS = env_int("S3_HEALTH_TIMEOUT_SECONDS", 2)
 # Server-side copies of large objects (upload sessions' staging) are silent while S3 copies:
 # their read timeout, used only by the workers' copy step.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+import requests
+from botocore.exceptions import ClientError
 from django.conf import settings
 
 from core.errors import StorageUnavailableError
@@ -13,7 +14,6 @@ from filesharing.s3.base import (
     PUBLIC_TAG,
     bucket,
     client,
-    client_with,
     is_not_found,
     storage_mark,
     translated_errors,
@@ -32,26 +32,17 @@ def bucket_check() -> None:
 
 
 def bucket_probe() -> None:
-    """The health check: one HEAD with short timeouts, past any remembered outage; its answer
-    starts or ends the outage that requests consult."""
-    seconds = settings.S3_HEALTH_TIMEOUT_SECONDS
-    probe = client_with(
-        connect_timeout=seconds,
-        read_timeout=seconds,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
+    """The health check: first a plain HTTP request to the endpoint with a short timeout (any
+    answer, even 403, means S3 is serving; no client is built for it), then the signed check of
+    the bucket. Past any remembered outage; its answer starts or ends that outage."""
+    endpoint = client().meta.endpoint_url.rstrip("/")
     try:
-        probe.head_bucket(Bucket=bucket())
-    except ClientError as exc:
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if status >= 500:
-            storage_mark(up=False)
-            raise StorageUnavailableError("The object store failed to answer.") from exc
-        raise
-    except BotoCoreError as exc:
+        requests.head(f"{endpoint}/", timeout=settings.S3_HEALTH_TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
         storage_mark(up=False)
-        raise StorageUnavailableError("The object store is unreachable.") from exc
+        raise StorageUnavailableError("The object store does not answer.") from exc
     storage_mark(up=True)
+    bucket_check()
 
 
 def public_read_policy(bucket_name: str) -> dict[str, Any]:
