@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 
-.PHONY: setup run test lint lock clean
+.PHONY: setup run reset test lint lock clean
 
 $(VENV)/.stamp: requirements/dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ setup: $(VENV)/.stamp
 run: setup
 	$(PY) -m devtools.run_local
 
+# The only target that deletes local data (var/: database, queue, S3 objects, tokens).
+reset:
+	$(PYTHON) -m devtools.reset_local
+
 test: setup
 	$(PY) -m devtools.run_tests $(PYTEST_ARGS)
 
@@ -31,5 +35,6 @@ lock: $(VENV)/.stamp
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.lock
 	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/base.lock
 
+# Removes the environments only; local data in var/ stays (`make reset` deletes it).
 clean:
-	rm -rf $(VENV) .venv-s3 var
+	rm -rf $(VENV) .venv-s3

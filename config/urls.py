@@ -13,6 +13,7 @@ api = [
     path("", include("filesharing.api.urls")),
     path("", include("submissions.api.urls")),
     path("", include("projects.api.urls")),
+    path("", include("interop.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,11 @@ urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api)),
+    # Other communities' clients (docs/interop.md).
+    path("loculus/", include("interop.loculus.urls", namespace="loculus")),
+    path("", include("interop.loculus.root_urls")),
+    path("ga4gh/drs/v1/", include("interop.drs.urls")),
+    path("", include("interop.artifactdb.urls")),
     path("", include("web.urls")),
 ]
 

@@ -55,3 +55,13 @@ def health_report() -> tuple[bool, dict[str, str]]:
             healthy = False
             report[name] = f"down: {type(exc).__name__}"
     return healthy, report
+
+
+def storage_capabilities() -> dict[str, object] | None:
+    """What the object store checks and the integrity path taken there; None when unknown."""
+    from filesharing.services.storage import storage_capabilities_report
+
+    try:
+        return storage_capabilities_report()
+    except Exception:
+        return None

@@ -12,6 +12,8 @@ localstack-core 2026.3.0 before the runtime starts (see shared/TESTING.md, "The 
 3. no DNS lookup of ``s3.<LOCALSTACK_HOST>`` (on an offline machine a resolver can hang for many
    seconds; the name can never resolve for an IP address anyway).
 
+With S3_EMULATOR_PERSIST_DIR set, S3 state survives restarts (``localstack_persistence.py``).
+
 Called as ``localstack_boot.py --build-catalog DIR`` it instead writes LocalStack's service
 catalogue index into DIR once per venv; the launcher copies it into each instance's
 FILESYSTEM_ROOT, where LocalStack looks for a prebuilt index, so even a fresh state folder answers
@@ -176,6 +178,28 @@ def _runtime_main() -> Callable[[], None]:
     return _require(runtime_main, "main")
 
 
+def stop_fast_after_saving(persistence: Any) -> None:
+    """On SIGTERM/SIGINT save the S3 state and exit at once.
+
+    LocalStack's own shutdown takes seconds (services, reactor, plugins) and holds nothing we
+    need: bytes are on disk as each write finishes, and the state is saved here. The runtime
+    registers its signal handlers itself, so the registration is wrapped before it runs.
+    """
+    register = signal.signal
+
+    def save_then_exit(signum: int, frame: Any) -> None:
+        persistence.stop_cleanly()
+        print("localstack_boot: S3 state saved", flush=True)
+        os._exit(0)
+
+    def registering(signum: int, handler: Any) -> Any:
+        if signum in (signal.SIGTERM, signal.SIGINT) and callable(handler):
+            return register(signum, save_then_exit)
+        return register(signum, handler)
+
+    signal.signal = registering  # type: ignore[assignment]
+
+
 def run_emulator() -> None:
     objects_dir = os.environ.get("S3_EMULATOR_OBJECTS_DIR")
     if not objects_dir:
@@ -186,8 +210,20 @@ def run_emulator() -> None:
     parent_pid = os.environ.get("S3_EMULATOR_PARENT_PID")
     if parent_pid:
         exit_when_parent_dies(int(parent_pid))
+    persistence = None
+    if persist_dir := os.environ.get("S3_EMULATOR_PERSIST_DIR"):
+        from localstack_persistence import install
+
+        interval = float(os.environ.get("S3_EMULATOR_SAVE_INTERVAL_SECONDS") or "2")
+        persistence = install(persist_dir, interval)
+        stop_fast_after_saving(persistence)
     print("localstack_boot: overrides applied, starting LocalStack", flush=True)
-    _runtime_main()()
+    try:
+        _runtime_main()()
+    finally:
+        if persistence is not None:
+            persistence.stop_cleanly()
+            print("localstack_boot: S3 state saved", flush=True)
 
 
 if __name__ == "__main__":

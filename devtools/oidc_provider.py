@@ -37,11 +37,11 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from devtools.support import (
     Stop,
+    StopsOnExit,
     exclusive_lock,
     file_sha256,
     log_tail,
@@ -136,7 +136,7 @@ def _npm_ci(node_dir: Path) -> None:
 
 
 @dataclass
-class Provider:
+class Provider(StopsOnExit):
     """A running development OpenID provider; ``stop()`` ends it, as does leaving ``with``."""
 
     issuer: str
@@ -200,17 +200,6 @@ class Provider:
         except subprocess.TimeoutExpired:
             return False
         return True
-
-    def __enter__(self) -> Provider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_provider(

@@ -38,10 +38,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from devtools.support import (
     Stop,
+    StopsOnExit,
     exclusive_lock,
     file_sha256,
     log_tail,
@@ -61,6 +61,7 @@ READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3  # a port picked free can be taken before LocalStack binds it: retry that
 LISTENING_MARKER = "localstack_boot: listening on {host}:{port}"  # printed by localstack_boot
+PERSIST_DIR_NAME = "persist"  # inside the state dir: saved stores and object bytes
 
 PYTHON_313_MISSING = """\
 The S3 emulator (LocalStack) needs Python 3.13, and no working python3.13 was found
@@ -111,21 +112,34 @@ def _venv_is_current(venv: Path, wanted_stamp: str) -> bool:
 
 def _build_venv(python: str, venv: Path, lock: Path) -> None:
     started = time.monotonic()
-    _progress(f"creating {venv} with {python} (takes ~20 s with a warm pip cache)")
-    _run([python, "-m", "venv", "--clear", str(venv)])
-    _progress(f"installing {lock.name}")
-    pip_install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
-    # Every package is pinned with hashes in the lock: --no-deps keeps pip from resolving anew.
-    _run(
-        [
-            *pip_install,
-            "--disable-pip-version-check",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(lock),
-        ]
-    )
+    # Every package is pinned with hashes in the lock: --no-deps keeps the installer from
+    # resolving anew. uv (in the project's venv, when there) installs in parallel; else pip.
+    uv = Path(sys.executable).parent / "uv"
+    if uv.is_file():
+        _progress(f"creating {venv} with {python} and installing {lock.name} (uv)")
+        _run([str(uv), "venv", "--quiet", "--clear", "--python", python, str(venv)])
+        _run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv / "bin" / "python"),
+                "--require-hashes",
+                "--no-deps",
+                "-r",
+                str(lock),
+            ]
+        )
+    else:
+        _progress(f"creating {venv} with {python} (takes ~20 s with a warm pip cache)")
+        _run([python, "-m", "venv", "--clear", str(venv)])
+        _progress(f"installing {lock.name}")
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input"]
+        _run(
+            [*pip, "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r", str(lock)]
+        )
     _progress("prebuilding LocalStack's service catalogue index")
     _run(
         [
@@ -179,7 +193,7 @@ def _runs_as_python313(python: str) -> bool:
 
 
 @dataclass
-class Emulator:
+class Emulator(StopsOnExit):
     """A running LocalStack S3. ``stop()`` ends it; as a context manager it stops on exit."""
 
     endpoint_url: str
@@ -214,17 +228,6 @@ class Emulator:
             time.sleep(0.05)
         return True
 
-    def __enter__(self) -> Emulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def start_emulator(
     project_root: Path,
@@ -232,13 +235,16 @@ def start_emulator(
     port: int | None = None,
     *,
     exit_with_parent: bool = True,
+    persist: bool = False,
 ) -> Emulator:
     """Start LocalStack S3 on 127.0.0.1 in the background and wait until it answers.
 
     port: None picks a free loopback port. state_dir holds this instance's log
     (emulator.log), object bytes, temp and config folders, and the FILESYSTEM_ROOT that is kept
     between runs; one instance per state_dir at a time. exit_with_parent: the emulator stops
-    itself when this process dies (False for the detached CLI ``start``).
+    itself when this process dies (False for the detached CLI ``start``). persist: S3 state
+    (buckets, versions, tags, policies, bytes) is kept in ``<state_dir>/persist`` across restarts
+    and restored at start; ``restore_report(state_dir)`` then says what was restored.
     Writes ``<state_dir>/endpoint`` and ``<state_dir>/pid``; ``stop()`` removes them.
     """
     venv = ensure_venv(project_root)
@@ -248,7 +254,7 @@ def start_emulator(
     attempts = 1 if port is not None else PORT_ATTEMPTS
     for attempt in range(1, attempts + 1):
         chosen = port if port is not None else _free_loopback_port()
-        process = _spawn(venv, state_dir, chosen, exit_with_parent)
+        process = _spawn(venv, state_dir, chosen, exit_with_parent, persist)
         emulator = Emulator(f"http://{HOST}:{chosen}", process.pid, chosen, state_dir, process)
         try:
             _wait_until_ready(emulator, state_dir / "emulator.log")
@@ -291,7 +297,9 @@ def _seed_service_catalog(filesystem_root: Path, catalog_dir: Path) -> None:
             os.replace(partial, target)
 
 
-def _emulator_env(state_dir: Path, port: int, exit_with_parent: bool) -> dict[str, str]:
+def _emulator_env(
+    state_dir: Path, port: int, exit_with_parent: bool, persist: bool
+) -> dict[str, str]:
     """The environment LocalStack runs with: only what it needs.
 
     Not inherited from us on purpose: LocalStack reads hundreds of variables, and ours carry
@@ -318,17 +326,21 @@ def _emulator_env(state_dir: Path, port: int, exit_with_parent: bool) -> dict[st
     }
     if exit_with_parent:
         env["S3_EMULATOR_PARENT_PID"] = str(os.getpid())
+    if persist:
+        env["S3_EMULATOR_PERSIST_DIR"] = str(state_dir / PERSIST_DIR_NAME)
+        if interval := os.environ.get("S3_EMULATOR_SAVE_INTERVAL_SECONDS"):
+            env["S3_EMULATOR_SAVE_INTERVAL_SECONDS"] = interval
     return env
 
 
 def _spawn(
-    venv: Path, state_dir: Path, port: int, exit_with_parent: bool
+    venv: Path, state_dir: Path, port: int, exit_with_parent: bool, persist: bool
 ) -> subprocess.Popen[bytes]:
     log_path = state_dir / "emulator.log"
     with open(log_path, "wb") as log:  # truncated per start, so its tail is about this run
         return subprocess.Popen(
             [str(venv / "bin" / "python"), str(BOOT_SCRIPT)],
-            env=_emulator_env(state_dir, port, exit_with_parent),
+            env=_emulator_env(state_dir, port, exit_with_parent, persist),
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -379,6 +391,15 @@ def _free_loopback_port() -> int:
 
 
 # --------------------------------------------------------------------------- state files
+
+
+def restore_report(state_dir: Path) -> dict[str, object] | None:
+    """What the last start of a persistent emulator restored (see localstack_persistence.py)."""
+    try:
+        loaded = json.loads((state_dir / PERSIST_DIR_NAME / "restore.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _write_state_files(emulator: Emulator, state_dir: Path) -> None:

@@ -9,7 +9,8 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
+from types import FrameType, TracebackType
+from typing import Self
 
 
 @contextlib.contextmanager
@@ -50,3 +51,21 @@ class Stop(Exception):
 
 def raise_stop(signum: int, frame: FrameType | None) -> None:
     raise Stop(signal.Signals(signum).name)
+
+
+class StopsOnExit:
+    """A context manager that calls ``self.stop()`` when the block ends, however it ends."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

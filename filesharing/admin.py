@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from filesharing import s3
-from filesharing.models import File, MultipartUpload
+from filesharing.models import File, MultipartUpload, StorageCapabilities
 from filesharing.selectors import attached_q, orphaned_q
 from filesharing.services import file_restore, file_reverify, file_soft_delete
 
@@ -46,7 +46,7 @@ class StateFilter(admin.SimpleListFilter):
 class FileAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "version", "group", "status", "size", "released_at", "deleted_at"]
     list_filter = [StateFilter, "status", "group"]
-    search_fields = ["=id", "name", "=sha256"]
+    search_fields = ["=id", "name", "=sha256", "=md5"]
     ordering = ["-upload_requested_at"]
     actions = ["reverify", "soft_delete", "restore", "export_csv"]
     readonly_fields = [f.name for f in File._meta.fields] + ["s3_facts"]
@@ -108,6 +108,7 @@ class FileAdmin(admin.ModelAdmin):
             "status",
             "size",
             "sha256",
+            "md5",
             "upload_requested_at",
             "verified_at",
             "released_at",
@@ -155,4 +156,18 @@ class MultipartUploadAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StorageCapabilities)
+class StorageCapabilitiesAdmin(admin.ModelAdmin):
+    """What `check_storage` / `setup_bucket` found; read-only (probe again to change it)."""
+
+    list_display = ["endpoint", "bucket", "integrity_path", "honours_if_none_match", "probed_at"]
+    readonly_fields = [f.name for f in StorageCapabilities._meta.fields] + ["integrity_path"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -29,11 +29,13 @@ class File(models.Model):
     content_type = models.CharField(max_length=255, blank=True)
     declared_size = models.BigIntegerField(null=True, blank=True)
     declared_sha256 = models.CharField(max_length=64, blank=True)
+    declared_md5 = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     failure_reason = models.TextField(blank=True)
     # What S3 holds, recorded on verification.
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    md5 = models.CharField(max_length=32, blank=True)
     etag = models.CharField(max_length=128, blank=True)
     s3_version_id = models.CharField(max_length=1024, blank=True)
     upload_requested_at = models.DateTimeField(auto_now_add=True)
@@ -113,3 +115,36 @@ class MultipartUpload(models.Model):
 
     def __str__(self) -> str:
         return f"multipart {self.id} of {self.file_id} ({self.status})"
+
+
+class StorageCapabilities(models.Model):
+    """What an S3 endpoint and bucket were found to check (`manage.py check_storage`, and
+    `setup_bucket`); the integrity path seqvault takes there follows from it."""
+
+    class IntegrityPath(models.TextChoices):
+        SHA256 = "sha256", "S3 checks SHA-256 of every PUT and part"
+        MD5 = "md5", "S3 checks Content-MD5; seqvault hashes every object"
+
+    endpoint = models.CharField(max_length=1024, blank=True)
+    bucket = models.CharField(max_length=255)
+    verifies_sha256 = models.BooleanField()
+    verifies_part_sha256 = models.BooleanField()
+    verifies_md5 = models.BooleanField()
+    honours_if_none_match = models.BooleanField()
+    enforces_bucket_policy = models.BooleanField()
+    probed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "storage capabilities"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "bucket"], name="storage_probe_per_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint or 'AWS'} {self.bucket}: {self.integrity_path}"
+
+    @property
+    def integrity_path(self) -> str:
+        if self.verifies_sha256 and self.verifies_part_sha256:
+            return self.IntegrityPath.SHA256
+        return self.IntegrityPath.MD5

@@ -3,7 +3,7 @@
 Roles (ArtifactDB): `creator` is any member of the group named in the body of
 POST /api/projects/upload; `uploader` is the Django permission UPLOADER_PERMISSION and may
 provision any project ID and version. Data-level permissions of a version are
-`{owners, read_access, write_access, scope}`: read_access public | group | owners,
+`{owners, read_access, write_access, scope}`: read_access public | authenticated | group | owners,
 write_access group | owners, scope project | version. Curators (staff) may do everything.
 """
 
@@ -19,7 +19,7 @@ from groups.permissions import membership_role, user_is_curator, user_is_pipelin
 from projects.models import Project, ProjectVersion
 
 UPLOADER_PERMISSION = "projects.upload_any_project"
-READ_ACCESS = ("public", "group", "owners")
+READ_ACCESS = ("public", "authenticated", "group", "owners")
 WRITE_ACCESS = ("group", "owners")
 SCOPES = ("project", "version")
 
@@ -46,6 +46,8 @@ def user_can_read_version(*, user: AnyUser, version: ProjectVersion) -> bool:
         return True
     if not user.is_authenticated:
         return False
+    if access == "authenticated":
+        return True
     if user_is_curator(user) or user_is_pipeline(user) or user_is_uploader(user):
         return True
     if user.get_username() in _owners(permissions):

@@ -140,9 +140,10 @@ def readable_versions_q(*, user: AnyUser, prefix: str = "") -> Q | None:
     public = Q(**{f"{prefix}permissions__read_access": "public"})
     if not user.is_authenticated:
         return public
+    signed_in = Q(**{f"{prefix}permissions__read_access": "authenticated"})
     groups = Membership.objects.filter(user_id=user.pk).values("group_id")
     group = Q(**{f"{prefix}permissions__read_access": "group"}) & Q(
         **{f"{prefix}project__group_id__in": groups}
     )
     owner = Q(**{f"{prefix}permissions__owners__contains": [user.get_username()]})
-    return public | group | owner
+    return public | signed_in | group | owner

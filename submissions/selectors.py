@@ -185,3 +185,23 @@ def file_ids_due_public() -> QuerySet[File]:
         attachments__kind=EntryFile.Kind.OUTPUT,
         attachments__processed_data__released_at__isnull=False,
     ).distinct()
+
+
+def entry_file_get_for_user(
+    *, accession_version: str, category: str, name: str, user: AnyUser
+) -> EntryFile:
+    """The file an entry version shows the caller under category and name (Loculus's
+    files/get); else the same NotFoundError whether it is missing or hidden."""
+    entry = entry_get_for_user(accession_version=accession_version, user=user)
+    group_reader = user_can_read_entry_group(user=user, entry=entry)
+    processed = entry_displayed_processed(
+        entry=entry,
+        current=current_pipeline_versions().get(entry.organism, 1),
+        public_only=not group_reader,
+    )
+    for attachment in entry_visible_files(
+        entry=entry, processed=processed, group_reader=group_reader
+    ):
+        if attachment.category == category and attachment.name == name:
+            return attachment
+    raise NotFoundError("file", f"{accession_version}/{category}/{name}")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from filesharing.models import File
 from groups.models import Group, Membership
+from submissions.models import ProcessedData, SequenceEntry
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -47,3 +48,30 @@ class FileFactory(factory.django.DjangoModelFactory):
     uploader = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"reads_{n}.fastq")
     upload_deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+
+
+def processed_entry(
+    group: Group, accession: str, *, released: bool, metadata: dict[str, str] | None = None
+) -> tuple[SequenceEntry, ProcessedData]:
+    """A sars-cov-2 entry version processed by pipeline version 1; released entries have
+    released processed data, as approval leaves them."""
+    now = timezone.now()
+    entry = SequenceEntry.objects.create(
+        accession=accession,
+        version=1,
+        organism="sars-cov-2",
+        group=group,
+        submission_id=f"sub-{accession}",
+        metadata={"geoLocCountry": "Kenya", "sampleCollectionDate": "2024-01-02"},
+        status="APPROVED_FOR_RELEASE" if released else "PROCESSED",
+        released_at=now if released else None,
+    )
+    processed = ProcessedData.objects.create(
+        entry=entry,
+        pipeline_version=1,
+        status="PROCESSED",
+        metadata=metadata or {"lineage": "BA.2"},
+        released_at=now if released else None,
+        finished_at=now,
+    )
+    return entry, processed

@@ -67,6 +67,7 @@ class ManifestLine:
     file_id: str
     size: int | None
     sha256: str
+    md5: str = ""
 
 
 def manifest_lines(
@@ -94,6 +95,7 @@ def manifest_lines(
                 file_id=str(attachment.file_id),
                 size=attachment.file.size,
                 sha256=attachment.file.sha256,
+                md5=attachment.file.md5,
             )
 
 

@@ -62,8 +62,10 @@ class PartPipeline:
         held: dict[int, HeldPart],
         progress: Progress,
         jobs: int,
+        part_md5: bool = False,
     ) -> None:
         self.api, self.transfer = api, transfer
+        self.part_md5 = part_md5
         self.path, self.upload_id = path, upload_id
         self.parts, self.held = parts, held
         self.progress, self.jobs = progress, jobs
@@ -109,18 +111,18 @@ class PartPipeline:
 
     def _hash_and_dispatch(self) -> None:
         whole = hashlib.sha256()
-        batch: list[tuple[Part, str]] = []
+        batch: list[tuple[Part, dict[str, str]]] = []
         buffer = bytearray(READ_CHUNK)
         view = memoryview(buffer)
         with self.path.open("rb", buffering=0) as handle:
             for part in self.parts:
-                digest = self._hash_part(handle, view, part, whole)
+                digests = self._hash_part(handle, view, part, whole)
                 held = self.held.get(part.number)
-                if held and held.size == part.length and held.sha256 in (digest, None):
+                if held and held.size == part.length and held.sha256 in (digests["sha256"], None):
                     self.etags[part.number] = held.etag
                     self.progress.skip(part.length)
                     continue
-                batch.append((part, digest))
+                batch.append((part, digests))
                 if len(batch) >= self.jobs or self.work.empty():
                     self._dispatch(batch)
                     batch = []
@@ -129,8 +131,10 @@ class PartPipeline:
         for _ in range(self.jobs):
             self._put(None)
 
-    def _hash_part(self, handle: Any, view: memoryview, part: Part, whole: Any) -> str:
+    def _hash_part(self, handle: Any, view: memoryview, part: Part, whole: Any) -> dict[str, str]:
+        """The part's digests as the server asks for them: sha256, and md5 for MD5 uploads."""
         digest = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False) if self.part_md5 else None
         remaining = part.length
         while remaining:
             if self.stop.is_set():
@@ -140,16 +144,21 @@ class PartPipeline:
                 raise FileChangedError(f"{self.path} became shorter while it was being read")
             digest.update(view[:count])
             whole.update(view[:count])
+            if md5 is not None:
+                md5.update(view[:count])
             remaining -= count
-        return digest.hexdigest()
+        found = {"sha256": digest.hexdigest()}
+        if md5 is not None:
+            found["md5"] = md5.hexdigest()
+        return found
 
-    def _dispatch(self, batch: list[tuple[Part, str]]) -> None:
+    def _dispatch(self, batch: list[tuple[Part, dict[str, str]]]) -> None:
         if not batch:
             return
         by_number = {part.number: part for part, _ in batch}
         answer = self.api.post(
             f"multipart_uploads/{self.upload_id}/parts",
-            {"parts": [{"partNumber": p.number, "sha256": d} for p, d in batch]},
+            {"parts": [{"partNumber": p.number, **d} for p, d in batch]},
         )
         for item in answer["parts"]:
             self._put((by_number[item["partNumber"]], item))
@@ -179,10 +188,13 @@ class PartPipeline:
             self._send(fd, *item)
 
     def _send(self, fd: int, part: Part, target: dict[str, Any]) -> None:
-        sha256 = target["headers"].get("x-amz-checksum-sha256")
+        signed = {
+            "sha256": target["headers"].get("x-amz-checksum-sha256"),
+            "md5": target["headers"].get("Content-MD5"),
+        }
 
         def refresh() -> dict[str, Any]:
-            body = {"sha256": sha256} if sha256 else {}
+            body = {name: value for name, value in signed.items() if value}
             return dict(
                 self.api.post(
                     f"multipart_uploads/{self.upload_id}/part/{part.number}/presigned_post", body

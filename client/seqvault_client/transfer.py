@@ -67,10 +67,23 @@ def _expires_soon(target: Target) -> bool:
     return expires - datetime.now(UTC) < EXPIRY_MARGIN
 
 
-def _s3_error(response: requests.Response) -> str:
+def _expired(target: Target) -> bool:
+    text = target.get("expiresAt")
+    try:
+        expires = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return expires <= datetime.now(UTC)
+
+
+def _s3_error(response: requests.Response, target: Target | None = None) -> str:
+    """S3's status and code; a 403 past the URL's expiry says so (Ceph RGW's body does not)."""
     text = response.text
     code = text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else ""
-    return f"{response.status_code} {code}".strip()
+    found = f"{response.status_code} {code}".strip()
+    if response.status_code == 403 and target is not None and _expired(target):
+        found += f": the URL expired at {target['expiresAt']}"
+    return found
 
 
 class Transfer:
@@ -127,7 +140,7 @@ class Transfer:
                 # 412: a single PUT (If-None-Match) that already arrived on an earlier attempt.
                 return response
             progress.add(-body.sent)
-            problem = _s3_error(response)
+            problem = _s3_error(response, target)
             if response.status_code == 403 and refresh is not None:
                 log.info("%s: %s (URL expired?); asking for a fresh URL", what, problem)
                 target = refresh()
@@ -180,7 +193,7 @@ class Transfer:
                             return
                         problem = f"short read ({received} of {end - start + 1} bytes)"
                     else:
-                        problem = _s3_error(response)
+                        problem = _s3_error(response, target)
                         if response.status_code == 403:
                             progress.add(-received)
                             log.info("%s: %s (URL expired?); asking again", what, problem)

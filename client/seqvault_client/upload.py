@@ -275,6 +275,8 @@ class Uploader:
                 held=held,
                 progress=progress,
                 jobs=self.options.jobs,
+                # an S3 that checks no SHA-256 (Ceph RGW) binds each part by Content-MD5
+                part_md5=upload.get("checksumAlgorithm") == "MD5",
             )
             etags, sha256 = pipeline.run()
             result.parts_sent += sorted(pipeline.sent)

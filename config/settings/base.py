@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "core",
     "accounts",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "filesharing",
     "submissions",
     "projects",
+    "interop",
     "web",
 ]
 
@@ -203,6 +205,13 @@ MULTIPART_STALE_AFTER = timedelta(seconds=env_int("MULTIPART_STALE_AFTER_SECONDS
 MULTIPART_VERIFY_HASH_MAX_BYTES = env_int("MULTIPART_VERIFY_HASH_MAX_BYTES", MAX_FILE_SIZE)
 # Multipart uploads a group may have open at once; beyond it, 429 with Retry-After.
 MAX_PENDING_UPLOADS_PER_GROUP = env_int("MAX_PENDING_UPLOADS_PER_GROUP", 20)
+# Part URLs signed all at once, when the upload starts (Loculus's request-multipart-upload):
+# they must outlast the whole upload, since such clients cannot ask for new ones.
+UPFRONT_PART_URL_LIFETIME = timedelta(
+    seconds=env_int("UPFRONT_PART_URL_LIFETIME_SECONDS", 12 * 3600)
+)
+# DRS URIs name this host (drs://<host>/<id>); by default the host the request came to.
+DRS_HOSTNAME = os.environ.get("DRS_HOSTNAME", "")
 
 # --- Sequence entries -----------------------------------------------------------------------
 # Organisms (metadata schema, file categories) in YAML or JSON; the first one is the default.
@@ -249,7 +258,12 @@ PROJECT_INDEX_STALE_AFTER = timedelta(seconds=env_int("PROJECT_INDEX_STALE_AFTER
 # sts-credentials mode: off where the S3 endpoint offers no STS (the API answers 501).
 S3_STS_ENABLED = env_bool("S3_STS_ENABLED", True)
 S3_STS_ENDPOINT_URL = os.environ.get("S3_STS_ENDPOINT_URL") or S3_ENDPOINT_URL
-# AWS needs a role that may write the bucket; MinIO ignores the ARN.
+# The ARN of seqvault's own S3 credentials: with it, the bucket policy lets nobody else change
+# tags or ACLs (AWS: arn:aws:iam::<account>:user/<name>; Ceph RGW: arn:aws:iam:::user/<uid>).
+S3_OWNER_PRINCIPAL_ARN = env_str("S3_OWNER_PRINCIPAL_ARN", "")
+# AWS needs a role that may write the bucket; MinIO ignores the ARN. Ceph RGW's ARNs have an
+# empty account (arn:aws:iam:::role/NAME), and its role's MaxSessionDuration must cover the
+# longest session (docs/operations.md, "S3 servers").
 S3_STS_ROLE_ARN = env_str("S3_STS_ROLE_ARN", "arn:aws:iam::000000000000:role/seqvault-uploads")
 
 # --- Web pages ------------------------------------------------------------------------------
@@ -337,6 +351,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Rate limits (core/ratelimit.py; counted in the cache, so they hold across processes) ----

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.health import health_report
+from core.health import health_report, storage_capabilities
 from core.models import Job
 from core.selectors import job_get
 from core.services import job_cancel
@@ -22,11 +22,18 @@ class HealthView(APIView):
         database = serializers.CharField()
         storage = serializers.CharField()
         broker = serializers.CharField()
+        storageCapabilities = serializers.DictField(
+            allow_null=True,
+            help_text="What the object store checks (probed) and the integrity path taken: "
+            "integrityPath sha256 or md5, verifiesSha256, verifiesPartSha256, verifiesMd5, "
+            "honoursIfNoneMatch, enforcesBucketPolicy, probedAt.",
+        )
 
     @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})
     def get(self, request: Request) -> Response:
         healthy, report = health_report()
-        body = {"status": "ok" if healthy else "unavailable", **report}
+        body: dict[str, object] = {"status": "ok" if healthy else "unavailable", **report}
+        body["storageCapabilities"] = storage_capabilities() if report["storage"] == "ok" else None
         return Response(body, status=status.HTTP_200_OK if healthy else 503)
 
 

@@ -10,7 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 SHA256_PATTERN = re.compile(r"^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$")
-ALLOWED_KEYS = frozenset({"name", "size", "sha256", "contentType"})
+MD5_PATTERN = re.compile(r"^(?:[0-9a-fA-F]{32}|[A-Za-z0-9+/]{22}==)$")
+ALLOWED_KEYS = frozenset({"name", "size", "sha256", "md5", "contentType"})
 MAX_NAME_INPUT = 4096  # longer than any valid name; the name rules live in the service
 MAX_CONTENT_TYPE = 255
 
@@ -25,6 +26,7 @@ FILE_SPEC_SCHEMA = {
             "name": {"type": "string", "maxLength": MAX_NAME_INPUT},
             "size": {"type": "integer", "minimum": 0, "nullable": True},
             "sha256": {"type": "string", "pattern": SHA256_PATTERN.pattern, "nullable": True},
+            "md5": {"type": "string", "pattern": MD5_PATTERN.pattern, "nullable": True},
             "contentType": {"type": "string", "maxLength": MAX_CONTENT_TYPE},
         },
     },
@@ -46,6 +48,9 @@ def _item_errors(item: Any) -> dict[str, str]:
     sha256 = item.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and SHA256_PATTERN.match(sha256)):
         errors["sha256"] = "A SHA-256 digest: 64 hex digits or 44 base64 characters."
+    md5 = item.get("md5")
+    if md5 is not None and not (isinstance(md5, str) and MD5_PATTERN.match(md5)):
+        errors["md5"] = "An MD5 digest: 32 hex digits or 24 base64 characters."
     content_type = item.get("contentType", "")
     if not isinstance(content_type, str) or len(content_type) > MAX_CONTENT_TYPE:
         errors["contentType"] = f"A string of at most {MAX_CONTENT_TYPE} characters."

@@ -30,6 +30,7 @@ from filesharing.services.multipart import (
 )
 
 SHA256_PATTERN = r"^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$"
+MD5_PATTERN = r"^(?:[0-9a-fA-F]{32}|[A-Za-z0-9+/]{22}==)$"
 
 
 class MultipartUploadOutputSerializer(serializers.Serializer):
@@ -67,10 +68,13 @@ class FileMultipartUploadsView(APIView):
         partSize = serializers.IntegerField(required=False, min_value=1)
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
         checksumAlgorithm = serializers.ChoiceField(
-            choices=["SHA256", "NONE"],
+            choices=["SHA256", "MD5", "NONE"],
             default="SHA256",
-            help_text="SHA256: every part URL signs the part's digest and S3 checks it. "
-            "NONE: parts carry no digest (clients that cannot hash before sending).",
+            help_text="SHA256: every part URL signs the part's digest and S3 checks it; where "
+            "S3 checks no SHA-256 (see /api/health/) the upload is recorded as MD5 instead. "
+            "MD5: part URLs sign the part's Content-MD5. NONE: parts carry no digest (clients "
+            "that cannot hash before sending). Every multipart object is hashed whole before "
+            "it is verified, except SHA256 uploads above MULTIPART_VERIFY_HASH_MAX_BYTES.",
         )
 
     @extend_schema_serializer(component_name="MultipartUploadFilter")
@@ -87,7 +91,9 @@ class FileMultipartUploadsView(APIView):
             actor=request.user,
             part_size=values.get("partSize"),
             sha256=values.get("sha256"),
-            checksum_algorithm="" if values["checksumAlgorithm"] == "NONE" else "SHA256",
+            checksum_algorithm=""
+            if values["checksumAlgorithm"] == "NONE"
+            else values["checksumAlgorithm"],
         )
         return Response(MultipartUploadOutputSerializer(upload).data, status=201)
 
@@ -160,6 +166,7 @@ class MultipartPartUrlView(APIView):
     @extend_schema_serializer(component_name="MultipartPartUrlRequest")
     class InputSerializer(serializers.Serializer):
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
+        md5 = serializers.RegexField(MD5_PATTERN, required=False)
 
     @extend_schema(request=InputSerializer, responses=PartUrlSerializer)
     def post(self, request: Request, upload_id: str, part_no: int) -> Response:
@@ -169,7 +176,11 @@ class MultipartPartUrlView(APIView):
         [part] = multipart_upload_part_urls(
             upload=upload,
             actor=request.user,
-            parts=[PartRequest(part_no, data.validated_data.get("sha256"))],
+            parts=[
+                PartRequest(
+                    part_no, data.validated_data.get("sha256"), data.validated_data.get("md5")
+                )
+            ],
         )
         return Response(_part_url(part))
 
@@ -179,6 +190,7 @@ class MultipartPartsView(APIView):
     class PartSerializer(serializers.Serializer):
         partNumber = serializers.IntegerField()
         sha256 = serializers.RegexField(SHA256_PATTERN, required=False)
+        md5 = serializers.RegexField(MD5_PATTERN, required=False)
 
     @extend_schema_serializer(component_name="MultipartPartUrlsRequest")
     class InputSerializer(serializers.Serializer):
@@ -219,7 +231,10 @@ class MultipartPartsView(APIView):
         urls = multipart_upload_part_urls(
             upload=upload,
             actor=request.user,
-            parts=[PartRequest(p["partNumber"], p.get("sha256")) for p in parts.validated_data],
+            parts=[
+                PartRequest(p["partNumber"], p.get("sha256"), p.get("md5"))
+                for p in parts.validated_data
+            ],
         )
         return Response({"parts": [_part_url(part) for part in urls]})
 

@@ -18,6 +18,8 @@ class FileOutputSerializer(serializers.Serializer):
     declaredSha256 = serializers.CharField(source="declared_sha256")
     size = serializers.IntegerField(allow_null=True)
     sha256 = serializers.CharField()
+    declaredMd5 = serializers.CharField(source="declared_md5")
+    md5 = serializers.CharField(help_text="MD5 of the verified bytes (hex), beside sha256.")
     uploader = serializers.CharField(source="uploader.username", default=None)
     uploadRequestedAt = serializers.DateTimeField(source="upload_requested_at")
     uploadDeadline = serializers.DateTimeField(source="upload_deadline")

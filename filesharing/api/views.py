@@ -95,6 +95,7 @@ class RequestUploadsView(APIView):
                 name=item["name"],
                 size=item.get("size"),
                 sha256=item.get("sha256"),
+                md5=item.get("md5"),
                 content_type=item.get("contentType", ""),
             )
             for item in validated["files"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,12 @@ def translated_errors(action: str) -> Iterator[None]:
     except BotoCoreError as exc:
         storage_mark(up=False)
         raise StorageUnavailableError(f"The object store is unreachable ({action}).") from exc
+
+
+def compact_json(document: object) -> str:
+    """Policy JSON without spaces: Ceph RGW refuses IAM/STS policies whose spaces botocore sent
+    form-encoded as '+' (MalformedPolicyDocument); compact JSON means the same everywhere."""
+    return json.dumps(document, separators=(",", ":"))
 
 
 def is_not_found(exc: ClientError) -> bool:

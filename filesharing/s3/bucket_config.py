@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from botocore.exceptions import ClientError
@@ -14,14 +13,11 @@ from filesharing.s3.base import (
     PUBLIC_TAG,
     bucket,
     client,
+    compact_json,
     is_not_found,
     storage_mark,
     translated_errors,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 MULTIPART_ABORT_DAYS = 7
 
@@ -45,23 +41,78 @@ def bucket_probe() -> None:
     bucket_check()
 
 
-def public_read_policy(bucket_name: str) -> dict[str, Any]:
-    """Anonymous GET only of objects tagged public=true (set when their entry is released)."""
+# What changes who may read an object: only seqvault's own credentials may do it.
+_TAGGING_ACTIONS = [
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+]
+
+
+# ACL grant headers of a PUT (x-amz-grant-*): `full-control` to AllUsers makes an object public.
+_GRANTS = ("read", "write", "read-acp", "write-acp", "full-control")
+
+
+def _deny_writes_with(sid: str, key: str, values: list[str], objects: str) -> dict[str, Any]:
+    """No PUT may carry this header (as the condition key names it): upload URLs with
+    unsigned headers (ArtifactDB clients send none) must not make an object public. A positive
+    match, so that a PUT without the header is never affected (Ceph RGW evaluates `Null`
+    conditions otherwise than AWS)."""
     return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PublicReadOfReleasedFiles",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket_name}/files/*",
-                "Condition": {
-                    "StringEquals": {f"s3:ExistingObjectTag/{PUBLIC_TAG[0]}": PUBLIC_TAG[1]}
-                },
-            }
-        ],
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": objects,
+        "Condition": {"StringLike": {key: values}},
     }
+
+
+def public_read_policy(bucket_name: str, owner_arn: str = "") -> dict[str, Any]:
+    """Anonymous GET only of object versions tagged public=true (set when their entry is
+    released); no write may carry that tag, a public canned ACL or an ACL grant (seqvault tags
+    with PutObjectTagging, never on PUT); and, given the ARN of seqvault's own credentials,
+    nobody else may change tags or ACLs (temporary credentials, other users of the store)."""
+    objects = f"arn:aws:s3:::{bucket_name}/*"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PublicReadOfReleasedFiles",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"arn:aws:s3:::{bucket_name}/files/*",
+            "Condition": {"StringEquals": {f"s3:ExistingObjectTag/{PUBLIC_TAG[0]}": PUBLIC_TAG[1]}},
+        },
+        _deny_writes_with(
+            "NoWriteCarriesThePublicTag", f"s3:RequestObjectTag/{PUBLIC_TAG[0]}", ["*"], objects
+        ),
+        _deny_writes_with(
+            "NoPublicCannedAcl", "s3:x-amz-acl", ["public-*", "authenticated-read"], objects
+        ),
+        *(
+            _deny_writes_with(
+                f"NoGrant{grant.title().replace('-', '')}",
+                f"s3:x-amz-grant-{grant}",
+                ["*"],
+                objects,
+            )
+            for grant in _GRANTS
+        ),
+    ]
+    if owner_arn:
+        statements.append(
+            {
+                "Sid": "OnlySeqvaultChangesTagsAndAcls",
+                "Effect": "Deny",
+                "NotPrincipal": {"AWS": [owner_arn]},
+                "Action": _TAGGING_ACTIONS,
+                "Resource": objects,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def cors_rules(web_origins: list[str]) -> list[dict[str, Any]]:
@@ -113,8 +164,12 @@ def bucket_setup(*, web_origins: list[str]) -> list[str]:
             CORSConfiguration={"CORSRules": cors_rules(web_origins)},  # type: ignore[typeddict-item]
         )
         done.append(f"CORS for {', '.join(web_origins) or 'no origin'} (exposes ETag)")
-        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(public_read_policy(name)))
-        done.append("public read of objects tagged public=true")
+        owner = settings.S3_OWNER_PRINCIPAL_ARN
+        s3.put_bucket_policy(Bucket=name, Policy=compact_json(public_read_policy(name, owner)))
+        done.append(
+            "public read of objects tagged public=true; no write may carry that tag"
+            + (f"; tags and ACLs changed only by {owner}" if owner else "")
+        )
         s3.put_bucket_lifecycle_configuration(
             Bucket=name,
             LifecycleConfiguration={"Rules": lifecycle_rules()},  # type: ignore[typeddict-item]

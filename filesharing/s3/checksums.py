@@ -1,4 +1,4 @@
-"""SHA-256 digests as S3 speaks them (base64) and as we record them (hex)."""
+"""SHA-256 and MD5 digests as S3 speaks them (base64) and as we record them (hex)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,17 @@ if TYPE_CHECKING:
 
 def sha256_hex_from_any(value: str) -> str:
     """Accept a SHA-256 as 64 hex digits or as 44 base64 characters; return lowercase hex."""
+    return _hex_from_any(value, size=32, name="SHA-256", code="invalid_sha256")
+
+
+def md5_hex_from_any(value: str) -> str:
+    """Accept an MD5 as 32 hex digits or as 24 base64 characters; return lowercase hex."""
+    return _hex_from_any(value, size=16, name="MD5", code="invalid_md5")
+
+
+def _hex_from_any(value: str, *, size: int, name: str, code: str) -> str:
     text = value.strip()
-    if len(text) == 64:
+    if len(text) == 2 * size:
         try:
             bytes.fromhex(text)
         except ValueError:
@@ -26,13 +35,28 @@ def sha256_hex_from_any(value: str) -> str:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) != 32:
+    if len(raw) != size:
         raise ApplicationError(
-            "invalid_sha256",
-            f"{value!r} is not a SHA-256 digest (64 hex digits or base64 of 32 bytes).",
+            code,
+            f"{value!r} is not a valid {name} digest ({2 * size} hex digits or base64 of "
+            f"{size} bytes).",
         )
     return raw.hex()
 
 
 def sha256_b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def md5_b64(hex_digest: str) -> str:
+    """Content-MD5 as S3 wants it."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def md5_from_etag(etag: str) -> str | None:
+    """S3's ETag of an object written by one PUT (or one copy) is the MD5 of its bytes; a
+    multipart object's ("<hex>-<parts>") or an encrypted one's is not."""
+    text = etag.strip('"').lower()
+    if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return None

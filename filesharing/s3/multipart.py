@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from core.errors import ApplicationError
 from filesharing.s3.base import bucket, client, translated_errors
-from filesharing.s3.checksums import sha256_b64, sha256_hex_from_any
+from filesharing.s3.checksums import md5_b64, sha256_b64, sha256_hex_from_any
 from filesharing.s3.objects import head
 from filesharing.s3.presign import PresignedRequest, signer
 
@@ -61,7 +61,8 @@ class MultipartUploadGoneError(ApplicationError):
 
 
 def _is_no_such_upload(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code", "") in {"NoSuchUpload", "404"}
+    # Ceph RGW answers NoSuchKey (404) where AWS says NoSuchUpload: after an abort or completion.
+    return exc.response.get("Error", {}).get("Code", "") in {"NoSuchUpload", "NoSuchKey", "404"}
 
 
 def composite_sha256(part_sha256_hexes: list[str]) -> str:
@@ -86,16 +87,21 @@ def presign_upload_part(
     key: str,
     upload_id: str,
     part_number: int,
-    size: int,
+    size: int | None,
     sha256_hex: str | None,
     lifetime: timedelta,
+    md5_hex: str | None = None,
     now: datetime | None = None,
 ) -> PresignedRequest:
-    """A part PUT bound to its size and, when given, its SHA-256: S3 refuses any other bytes."""
+    """A part PUT bound to its size and the digests given (SHA-256 where S3 checks it, MD5
+    as Content-MD5): S3 refuses any other bytes. Without a size (clients that never say one),
+    any part size S3 takes is accepted."""
     now = now or datetime.now(UTC)
-    headers = {"Content-Length": str(size)}
+    headers = {} if size is None else {"Content-Length": str(size)}
     if sha256_hex:
         headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
+    if md5_hex:
+        headers["Content-MD5"] = md5_b64(md5_hex)
     seconds = int(lifetime.total_seconds())
     url = signer().sign(
         method="PUT",
@@ -190,6 +196,12 @@ def multipart_abort(*, key: str, upload_id: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ObjectDigests:
+    sha256: str
+    md5: str
+
+
 def hash_object_ranged(
     *,
     key: str,
@@ -198,8 +210,23 @@ def hash_object_ranged(
     chunk_size: int = 16 * 1024 * 1024,
     streams: int = 8,
 ) -> str:
-    """SHA-256 of a large object: ranges are fetched by `streams` parallel GETs (one S3 stream
-    gives ~100 MB/s) and hashed in order; at most `streams` chunks are held in memory."""
+    """SHA-256 of a large object (see `object_digests`)."""
+    return object_digests(
+        key=key, size=size, version_id=version_id, chunk_size=chunk_size, streams=streams
+    ).sha256
+
+
+def object_digests(
+    *,
+    key: str,
+    size: int,
+    version_id: str = "",
+    chunk_size: int = 16 * 1024 * 1024,
+    streams: int = 8,
+) -> ObjectDigests:
+    """SHA-256 and MD5 of an object in one pass: ranges are fetched by `streams` parallel GETs
+    (one S3 stream gives ~100 MB/s) and hashed in order; at most `streams` chunks are held in
+    memory."""
     s3, name = client(), bucket()
 
     def fetch(start: int) -> bytes:
@@ -212,7 +239,7 @@ def hash_object_ranged(
             kwargs["VersionId"] = version_id
         return bytes(s3.get_object(**kwargs)["Body"].read())
 
-    digest = hashlib.sha256()
+    digest, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     starts = iter(range(0, size, chunk_size))
     with translated_errors("read an object"), ThreadPoolExecutor(streams) as pool:
         window = [pool.submit(fetch, start) for start in islice(starts, streams)]
@@ -221,7 +248,8 @@ def hash_object_ranged(
             for start in islice(starts, 1):
                 window.append(pool.submit(fetch, start))
             digest.update(data)
-    return digest.hexdigest()
+            md5.update(data)
+    return ObjectDigests(sha256=digest.hexdigest(), md5=md5.hexdigest())
 
 
 def object_checksum_sha256(*, key: str, version_id: str = "") -> str | None:

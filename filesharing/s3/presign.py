@@ -17,13 +17,33 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 
 from filesharing.s3.base import bucket, client, translated_errors
-from filesharing.s3.checksums import sha256_b64
+from filesharing.s3.checksums import md5_b64, sha256_b64
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
 _UNRESERVED = "-_.~"
+
+# Signed into every PUT URL a client gets: an uploader who adds `x-amz-tagging: public=true` or
+# `x-amz-acl: public-read` (S3 servers such as Ceph RGW honour unsigned x-amz-* headers of a
+# presigned request) breaks the signature instead of making unreleased bytes public. The empty
+# tag set and the owner-only canned ACL are what an untouched PUT gets anyway.
+UPLOAD_GUARD_HEADERS = {"x-amz-acl": "bucket-owner-full-control", "x-amz-tagging": ""}
+
+
+def upload_headers(
+    *, size: int | None, sha256_hex: str | None, md5_hex: str | None
+) -> dict[str, str]:
+    """What a PUT URL binds: the size, the digests S3 will check, and the guard headers."""
+    headers = dict(UPLOAD_GUARD_HEADERS)
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    if sha256_hex:
+        headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
+    if md5_hex:
+        headers["Content-MD5"] = md5_b64(md5_hex)
+    return headers
 
 
 @dataclass(frozen=True)
@@ -165,15 +185,16 @@ def presign_put(
     sha256_hex: str | None,
     content_type: str | None,
     lifetime: timedelta,
+    md5_hex: str | None = None,
     now: datetime | None = None,
 ) -> PresignedRequest:
-    """A PUT that S3 accepts only once (If-None-Match) and only for the declared bytes."""
+    """A PUT that S3 accepts only for the declared bytes (the digests given are those this S3
+    checks), and only once where S3 honours If-None-Match."""
     now = now or datetime.now(UTC)
-    headers = {"If-None-Match": "*"}
-    if size is not None:
-        headers["Content-Length"] = str(size)
-    if sha256_hex:
-        headers["x-amz-checksum-sha256"] = sha256_b64(sha256_hex)
+    headers = {
+        "If-None-Match": "*",
+        **upload_headers(size=size, sha256_hex=sha256_hex, md5_hex=md5_hex),
+    }
     if content_type:
         headers["Content-Type"] = content_type
     seconds = int(lifetime.total_seconds())
@@ -190,7 +211,9 @@ def presign_get(
     version_id: str = "",
     content_disposition: str | None = None,
     now: datetime | None = None,
+    method: str = "GET",
 ) -> PresignedRequest:
+    """A GET (or, with method HEAD, a HEAD: S3 signs the method) of the object."""
     now = now or datetime.now(UTC)
     params: dict[str, str] = {}
     if version_id:
@@ -199,14 +222,16 @@ def presign_get(
         params["response-content-disposition"] = content_disposition
     seconds = int(lifetime.total_seconds())
     url = signer().sign(
-        method="GET", key=key, expires_in=seconds, headers={}, params=params, now=now
+        method=method, key=key, expires_in=seconds, headers={}, params=params, now=now
     )
-    return PresignedRequest(url, "GET", {}, now + timedelta(seconds=seconds))
+    return PresignedRequest(url, method, {}, now + timedelta(seconds=seconds))
 
 
-def public_url(*, key: str, base: str | None) -> str:
-    """The unsigned URL of an object the bucket policy makes public (tag public=true)."""
+def public_url(*, key: str, base: str | None, version_id: str = "") -> str:
+    """The unsigned URL of an object version the bucket policy makes public (tag public=true).
+    Naming the version keeps the URL on the verified bytes whatever is written to the key later."""
+    query = f"?versionId={quote(version_id, safe='')}" if version_id else ""
     if base:
-        return f"{base.rstrip('/')}/{quote(key, safe='/')}"
+        return f"{base.rstrip('/')}/{quote(key, safe='/')}{query}"
     current = signer()
-    return f"{current.scheme}://{current.host}{current.path_prefix}{quote(key, safe='/')}"
+    return f"{current.scheme}://{current.host}{current.path_prefix}{quote(key, safe='/')}{query}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from core.errors import ApplicationError, StorageUnavailableError
-from filesharing.s3.base import bucket, client, client_with, is_not_found, translated_errors
+from filesharing.s3.base import (
+    bucket,
+    client,
+    client_with,
+    compact_json,
+    is_not_found,
+    translated_errors,
+)
 from filesharing.s3.checksums import sha256_b64
 from filesharing.s3.presign import PresignedRequest, signer
 
@@ -40,6 +46,8 @@ def presign_session_put(
 ) -> PresignedRequest:
     """A PUT usable until it expires; bound to the size and SHA-256 when they were declared."""
     now = now or datetime.now(UTC)
+    # No guard headers: these clients send the bytes and nothing else. The bucket policy
+    # refuses tagged writes and public ACLs, and verification removes any tag.
     headers: dict[str, str] = {}
     if size is not None:
         headers["Content-Length"] = str(size)
@@ -111,6 +119,30 @@ def delete_prefix(*, prefix: str) -> int:
         return _delete_versions(list(_versions_under(prefix)))
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    key: str
+    version_id: str
+    is_delete_marker: bool
+
+
+def list_object_versions(*, prefix: str) -> Iterator[list[ObjectVersion]]:
+    """Every version and delete marker under a prefix, a page (up to 1000) at a time."""
+    with translated_errors("list object versions"):
+        paginator = client().get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket(), Prefix=prefix):
+            yield [
+                *(
+                    ObjectVersion(item["Key"], item.get("VersionId") or "null", False)
+                    for item in page.get("Versions", [])
+                ),
+                *(
+                    ObjectVersion(item["Key"], item.get("VersionId") or "null", True)
+                    for item in page.get("DeleteMarkers", [])
+                ),
+            ]
+
+
 def list_keys(*, prefix: str) -> dict[str, int]:
     """The current objects under a prefix, key to size."""
     found: dict[str, int] = {}
@@ -124,14 +156,15 @@ def list_keys(*, prefix: str) -> dict[str, int]:
 
 def copy_object(*, source_key: str, dest_key: str) -> None:
     """Server-side copy (multipart beyond 5 GiB: no byte passes through us), asking S3 for a
-    SHA-256 of the copy."""
+    SHA-256 of the copy. The copy gets no tags: S3 would otherwise copy whatever tags the
+    holder of temporary credentials put on the staged object (`public=true`, say)."""
     name = bucket()
     with translated_errors("copy an object"):
         client_with(read_timeout=settings.S3_COPY_READ_TIMEOUT_SECONDS).copy(
             CopySource={"Bucket": name, "Key": source_key},
             Bucket=name,
             Key=dest_key,
-            ExtraArgs={"ChecksumAlgorithm": "SHA256"},
+            ExtraArgs={"ChecksumAlgorithm": "SHA256", "TaggingDirective": "REPLACE", "Tagging": ""},
         )
 
 
@@ -186,7 +219,7 @@ def sts_assume_role_params(
     return {
         "RoleArn": settings.S3_STS_ROLE_ARN,
         "RoleSessionName": session_name,
-        "Policy": json.dumps(sts_session_policy(bucket_name=bucket_name, prefix=prefix)),
+        "Policy": compact_json(sts_session_policy(bucket_name=bucket_name, prefix=prefix)),
         "DurationSeconds": sts_duration(lifetime),
     }
 

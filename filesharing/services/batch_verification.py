@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from core.audit import Actor
 from filesharing.models import File
 from filesharing.services.parallel import s3_map
+from filesharing.services.storage import storage_capabilities
 from filesharing.services.verification import PENDING, file_read_object, file_record_object
 
 
@@ -19,9 +20,10 @@ def files_verify_now(*, files: Sequence[File], actor: Actor = None) -> dict[str,
     """Settle every pending file in `files`; answers each file by ID as it is afterwards."""
     result = {str(file.pk): file for file in files}
     pending = [file for file in files if file.status in PENDING]
-    found = s3_map(lambda file: file_read_object(file=file), pending)
-    for file, (facts, sha256_hex) in zip(pending, found, strict=True):
-        result[str(file.pk)] = file_record_object(
-            file_id=file.pk, facts=facts, sha256_hex=sha256_hex, actor=actor
-        )
+    if not pending:
+        return result
+    capabilities = storage_capabilities()
+    found = s3_map(lambda file: file_read_object(file=file, capabilities=capabilities), pending)
+    for file, reading in zip(pending, found, strict=True):
+        result[str(file.pk)] = file_record_object(file_id=file.pk, reading=reading, actor=actor)
     return result

@@ -14,9 +14,9 @@ from filesharing.models import File
 from groups.permissions import user_is_curator, user_is_group_admin
 
 
-def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
-    """A short-lived presigned GET of the verified object version, or the public URL of a
-    released file; either is recorded in the audit."""
+def file_download_url(*, file: File, actor: Actor, method: str = "GET") -> s3.PresignedRequest:
+    """A short-lived presigned GET (or HEAD) of the verified object version, or the public URL
+    of a released file; either is recorded in the audit."""
     if file.deleted_at is not None:
         raise ApplicationError("file_deleted", f"File {file.id} was deleted.", status=409)
     if file.status != File.Status.VERIFIED:
@@ -29,6 +29,7 @@ def file_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
     if file.released_at is not None:
         return _public_download_url(file=file, actor=actor)
     request = s3.presign_get(
+        method=method,
         key=file.key,
         version_id=file.s3_version_id,
         content_disposition=content_disposition_header(
@@ -51,7 +52,9 @@ def _public_download_url(*, file: File, actor: Actor) -> s3.PresignedRequest:
     The URL itself does not expire; the expiry tells clients when to ask again, as for a
     presigned one."""
     request = s3.PresignedRequest(
-        url=s3.public_url(key=file.key, base=settings.S3_PUBLIC_URL_BASE),
+        url=s3.public_url(
+            key=file.key, base=settings.S3_PUBLIC_URL_BASE, version_id=file.s3_version_id
+        ),
         method="GET",
         headers={},
         expires_at=timezone.now() + settings.DOWNLOAD_URL_LIFETIME,

@@ -22,6 +22,7 @@ from core.errors import ApplicationError, StorageUnavailableError
 from filesharing import s3
 from filesharing.models import File
 from filesharing.services.parallel import s3_map
+from filesharing.services.stray_versions import files_remove_stray_versions
 
 PUBLIC_KEY, PUBLIC_VALUE = s3.PUBLIC_TAG
 # Statuses whose object may exist in S3 and so may carry a tag.
@@ -80,6 +81,7 @@ class ReconcileReport:
     tagged: list[str] = field(default_factory=list)
     untagged: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    stray_versions: list[str] = field(default_factory=list)  # "<file id>:<version id>" removed
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -88,6 +90,7 @@ class ReconcileReport:
             "tagged": self.tagged,
             "untagged": self.untagged,
             "unreadable": self.unreadable,
+            "strayVersions": self.stray_versions,
         }
 
 
@@ -119,7 +122,8 @@ def _repair(file: File, *, action: str, actor: Actor) -> None:
 
 def files_reconcile_public_tags(*, due: QuerySet[File], actor: Actor = None) -> ReconcileReport:
     """Make S3 agree with the database: every file in `due` released and tagged, every released
-    file tagged, no other file tagged. Writes an audit event for each repair.
+    file tagged, no other file tagged, no version under a settled file's key but the verified
+    one. Writes an audit event for each repair.
 
     `due` are the files that must be public (the caller knows why); a deleted file is never
     published. An unreachable store raises StorageUnavailableError, so the run can be retried.
@@ -148,4 +152,5 @@ def files_reconcile_public_tags(*, due: QuerySet[File], actor: Actor = None) -> 
                 _untag_public(file)
                 _repair(file, action="file.public_tag_removed", actor=actor)
                 report.untagged.append(str(file.pk))
+    report.stray_versions = files_remove_stray_versions(actor=actor)
     return report

@@ -22,6 +22,7 @@ from filesharing import s3
 from filesharing.models import File
 from filesharing.names import validate_filename
 from filesharing.selectors import group_storage_used
+from filesharing.services.storage import storage_capabilities
 from groups.models import Group
 from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
 
@@ -32,6 +33,7 @@ class FileSpec:
     size: int | None = None
     sha256: str | None = None
     content_type: str = ""
+    md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,15 @@ def _normalised(specs: list[FileSpec]) -> list[FileSpec]:
                 details={"size": spec.size, "max_file_size": settings.MAX_FILE_SIZE},
             )
         sha256 = s3.sha256_hex_from_any(spec.sha256) if spec.sha256 else None
+        md5 = s3.md5_hex_from_any(spec.md5) if spec.md5 else None
         result.append(
-            FileSpec(name=spec.name, size=spec.size, sha256=sha256, content_type=spec.content_type)
+            FileSpec(
+                name=spec.name,
+                size=spec.size,
+                sha256=sha256,
+                content_type=spec.content_type,
+                md5=md5,
+            )
         )
     return result
 
@@ -181,6 +190,7 @@ def file_request_uploads(
                 content_type=spec.content_type,
                 declared_size=spec.size,
                 declared_sha256=spec.sha256 or "",
+                declared_md5=spec.md5 or "",
                 upload_deadline=deadline,
             )
             for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
@@ -189,21 +199,25 @@ def file_request_uploads(
             bulk_insert(files)
             audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
     created = iter(files)
+    sha256_checked = storage_capabilities().verifies_sha256 if files else False
     return [
         UploadTicket(file=reused[index], upload=None, deduplicated=True)
         if index in reused
-        else _ticket(next(created), now=now)
+        else _ticket(next(created), now=now, sha256_checked=sha256_checked)
         for index in range(len(all_specs))
     ]
 
 
-def _ticket(file: File, *, now: datetime) -> UploadTicket:
+def _ticket(file: File, *, now: datetime, sha256_checked: bool) -> UploadTicket:
+    """The URL signs what this S3 checks: the SHA-256 where it verifies it, the MD5 when one
+    was declared. (A SHA-256 signed where S3 ignores it would bind nothing.)"""
     return UploadTicket(
         file=file,
         upload=s3.presign_put(
             key=file.key,
             size=file.declared_size,
-            sha256_hex=file.declared_sha256 or None,
+            sha256_hex=(file.declared_sha256 or None) if sha256_checked else None,
+            md5_hex=file.declared_md5 or None,
             content_type=file.content_type or None,
             lifetime=settings.UPLOAD_URL_LIFETIME,
             now=now,

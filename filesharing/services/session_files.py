@@ -23,10 +23,12 @@ from filesharing.models import File, MultipartUpload
 from filesharing.selectors import attached_q
 from filesharing.services.parallel import s3_map
 from filesharing.services.request_uploads import FileSpec, group_quota_check
+from filesharing.services.storage import storage_capabilities
 from filesharing.services.verification import (
     MULTIPART_IN_FLIGHT,
+    ObjectReading,
     file_settle_locked,
-    object_sha256,
+    read_version,
 )
 from groups.models import Group
 
@@ -91,31 +93,32 @@ def files_settle_session_uploads(
     parallel, rows are written in the caller's thread."""
     files = {str(file.pk): file for file in File.objects.filter(pk__in=list(file_ids))}
     candidates = [file for file in files.values() if not _unsettleable(file)]
-    found = s3_map(_newest_object, candidates)
-    for file, (facts, sha256_hex) in zip(candidates, found, strict=True):
-        if facts is not None:
-            files[str(file.pk)] = _record(file.pk, facts, sha256_hex, actor=actor)
+    if not candidates:
+        return files
+    capabilities = storage_capabilities()
+
+    def newest_object(file: File) -> ObjectReading:
+        """What S3 holds now under the file's key; no facts when nothing new (no database)."""
+        facts = s3.head(key=file.key)
+        if facts is None or (
+            file.status == File.Status.VERIFIED and facts.version_id == file.s3_version_id
+        ):
+            return ObjectReading(facts=None)
+        return read_version(file=file, facts=facts, capabilities=capabilities)
+
+    found = s3_map(newest_object, candidates)
+    for file, reading in zip(candidates, found, strict=True):
+        if reading.facts is not None:
+            files[str(file.pk)] = _record(file.pk, reading, actor=actor)
     return files
 
 
-def _newest_object(file: File) -> tuple[s3.ObjectFacts | None, str | None]:
-    """What S3 holds now under the file's key; (None, None) when nothing new (no database)."""
-    facts = s3.head(key=file.key)
-    if facts is None or (
-        file.status == File.Status.VERIFIED and facts.version_id == file.s3_version_id
-    ):
-        return None, None
-    return facts, object_sha256(file, facts)
-
-
-def _record(
-    file_id: uuid.UUID, facts: s3.ObjectFacts, sha256_hex: str | None, *, actor: Actor
-) -> File:
+def _record(file_id: uuid.UUID, reading: ObjectReading, *, actor: Actor) -> File:
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file_id)
         if _unsettleable(file):
             return file
-        return file_settle_locked(file=file, facts=facts, sha256_hex=sha256_hex, actor=actor)
+        return file_settle_locked(file=file, reading=reading, actor=actor)
 
 
 def _unsettleable(file: File) -> bool:

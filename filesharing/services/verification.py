@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -12,7 +13,8 @@ from core.audit import Actor, audit_event
 from core.errors import ApplicationError
 from core.queueing import enqueue_on_commit
 from filesharing import s3
-from filesharing.models import File
+from filesharing.models import File, StorageCapabilities
+from filesharing.services.storage import storage_capabilities
 
 PENDING = (File.Status.REQUESTED, File.Status.UPLOADED)
 MULTIPART_IN_FLIGHT = ("pending", "uploaded")
@@ -63,22 +65,48 @@ def file_confirm(*, file: File, actor: Actor) -> File:
     return locked
 
 
-def object_mismatch(file: File, facts: s3.ObjectFacts, sha256_hex: str | None) -> str | None:
+@dataclass(frozen=True)
+class ObjectReading:
+    """What S3 holds under a file's key: the current version's facts and digests, and the tags
+    found on it (removed before verification: only a release tags an object)."""
+
+    facts: s3.ObjectFacts | None
+    sha256: str | None = None
+    md5: str | None = None
+    removed_tags: dict[str, str] = field(default_factory=dict)
+
+
+def object_mismatch(file: File, reading: ObjectReading) -> str | None:
+    facts = reading.facts
+    assert facts is not None
     if file.declared_size is not None and facts.size != file.declared_size:
         return f"size {facts.size} differs from the declared {file.declared_size} bytes"
     if facts.size > settings.MAX_FILE_SIZE:
         return f"size {facts.size} is over the limit of {settings.MAX_FILE_SIZE} bytes"
-    if file.declared_sha256 and sha256_hex and sha256_hex != file.declared_sha256:
-        return f"sha256 {sha256_hex} differs from the declared {file.declared_sha256}"
+    if file.declared_sha256 and reading.sha256 and reading.sha256 != file.declared_sha256:
+        return f"sha256 {reading.sha256} differs from the declared {file.declared_sha256}"
+    if file.declared_md5 and reading.md5 and reading.md5 != file.declared_md5:
+        return f"md5 {reading.md5} differs from the declared {file.declared_md5}"
     return None
 
 
-def object_sha256(file: File, facts: s3.ObjectFacts) -> str | None:
-    if facts.sha256_hex:
-        return facts.sha256_hex
-    if facts.size <= settings.VERIFY_HASH_MAX_BYTES:
-        return s3.hash_object(key=file.key, version_id=facts.version_id)
-    return None
+def object_digests(
+    file: File, facts: s3.ObjectFacts, capabilities: StorageCapabilities
+) -> tuple[str | None, str | None]:
+    """(sha256, md5) of the object version. Where S3 checked the SHA-256 it holds, that and
+    S3's MD5 (the ETag of a single PUT) are taken; otherwise seqvault hashes the bytes: always
+    where S3 checks no SHA-256, and for a file whose upload bound neither a size nor a digest
+    (Loculus's request-upload: nothing else ever checked its bytes), up to
+    VERIFY_HASH_MAX_BYTES elsewhere."""
+    md5_by_s3 = s3.md5_from_etag(facts.etag)
+    if facts.sha256_hex and capabilities.verifies_sha256 and md5_by_s3:
+        return facts.sha256_hex, md5_by_s3
+    unbound = file.declared_size is None and not file.declared_sha256
+    must_hash = unbound or capabilities.integrity_path == StorageCapabilities.IntegrityPath.MD5
+    if must_hash or facts.size <= settings.VERIFY_HASH_MAX_BYTES:
+        digests = s3.object_digests(key=file.key, size=facts.size, version_id=facts.version_id)
+        return digests.sha256, digests.md5
+    return facts.sha256_hex, md5_by_s3
 
 
 def file_verify(*, file_id: uuid.UUID | str, actor: Actor = None) -> File:
@@ -87,22 +115,35 @@ def file_verify(*, file_id: uuid.UUID | str, actor: Actor = None) -> File:
     if file.status not in PENDING:
         return file
     # S3 is read before the row is locked: hashing a large object must not hold a lock.
-    facts, sha256_hex = file_read_object(file=file)
-    return file_record_object(file_id=file_id, facts=facts, sha256_hex=sha256_hex, actor=actor)
+    reading = file_read_object(file=file, capabilities=storage_capabilities())
+    return file_record_object(file_id=file_id, reading=reading, actor=actor)
 
 
-def file_read_object(*, file: File) -> tuple[s3.ObjectFacts | None, str | None]:
-    """What S3 holds for the file (hashed when S3 keeps no checksum); no database access, so
-    callers may run it in threads."""
+def file_read_object(*, file: File, capabilities: StorageCapabilities) -> ObjectReading:
+    """What S3 holds for the file (hashed where S3 checked no checksum); no database access,
+    so callers may run it in threads."""
     facts = s3.head(key=file.key)
-    return facts, (object_sha256(file, facts) if facts else None)
+    if facts is None:
+        return ObjectReading(facts=None)
+    return read_version(file=file, facts=facts, capabilities=capabilities)
+
+
+def read_version(
+    *, file: File, facts: s3.ObjectFacts, capabilities: StorageCapabilities
+) -> ObjectReading:
+    """Digests of one version, after removing any tag an uploader put on it (a store that
+    honours unsigned x-amz-tagging would otherwise serve it publicly until its release)."""
+    tags = s3.object_tags(key=file.key, version_id=facts.version_id)
+    if tags:
+        s3.set_object_tags(key=file.key, tags={}, version_id=facts.version_id)
+    sha256, md5 = object_digests(file, facts, capabilities)
+    return ObjectReading(facts=facts, sha256=sha256, md5=md5, removed_tags=tags)
 
 
 def file_record_object(
     *,
     file_id: uuid.UUID | str,
-    facts: s3.ObjectFacts | None,
-    sha256_hex: str | None,
+    reading: ObjectReading,
     actor: Actor = None,
 ) -> File:
     """Settle a pending file from what `file_read_object` found; a settled file is returned."""
@@ -113,8 +154,8 @@ def file_record_object(
         if file.multipart_uploads.filter(status__in=MULTIPART_IN_FLIGHT).exists():
             # Its multipart upload settles it, with the whole-file hash (services/multipart).
             return file
-        if facts is not None:
-            return file_settle_locked(file=file, facts=facts, sha256_hex=sha256_hex, actor=actor)
+        if reading.facts is not None:
+            return file_settle_locked(file=file, reading=reading, actor=actor)
         if timezone.now() < file.upload_deadline:
             return file
         file.status = File.Status.EXPIRED
@@ -126,11 +167,11 @@ def file_record_object(
     return file
 
 
-def file_settle_locked(
-    *, file: File, facts: s3.ObjectFacts, sha256_hex: str | None, actor: Actor
-) -> File:
+def file_settle_locked(*, file: File, reading: ObjectReading, actor: Actor) -> File:
     """Record what S3 holds for a row the caller has locked: verified, or failed and why."""
-    problem = object_mismatch(file, facts, sha256_hex)
+    facts = reading.facts
+    assert facts is not None
+    problem = object_mismatch(file, reading)
     if problem is not None:
         file.status = File.Status.FAILED
         file.failure_reason = problem
@@ -140,17 +181,30 @@ def file_settle_locked(
         file.status = File.Status.VERIFIED
         file.failure_reason = ""
         file.size = facts.size
-        file.sha256 = sha256_hex or ""
+        file.sha256 = reading.sha256 or ""
+        file.md5 = reading.md5 or ""
         file.etag = facts.etag
         file.s3_version_id = facts.version_id
         file.verified_at = timezone.now()
         action = "file.verified"
     file.save()
+    if reading.removed_tags:
+        audit_event(
+            actor=actor,
+            action="file.foreign_tags_removed",
+            obj=file,
+            details={"tags": reading.removed_tags, "versionId": facts.version_id},
+        )
     audit_event(
         actor=actor,
         action=action,
         obj=file,
-        details={"reason": file.failure_reason, "size": file.size, "sha256": file.sha256},
+        details={
+            "reason": file.failure_reason,
+            "size": file.size,
+            "sha256": file.sha256,
+            "md5": file.md5,
+        },
     )
     return file
 

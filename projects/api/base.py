@@ -3,11 +3,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.urls import get_script_prefix, reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import exception_handler
 from projects.errors import ArtifactDBError
+
+API_ROOT = "api/"
+
+
+def api_relative(url_name: str, **kwargs: Any) -> str:
+    """The path of a route relative to the API root (`/projects/…`, not `/api/projects/…`):
+    ArtifactDB's clients prepend the root they are configured with to the URLs an answer
+    gives them. Clients that prepend the host reach the same views, which are also served at
+    the site's root (interop/artifactdb)."""
+    path = reverse(url_name, kwargs=kwargs)
+    root = get_script_prefix() + API_ROOT
+    return "/" + path.removeprefix(root) if path.startswith(root) else path
 
 
 def projects_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -1,7 +1,8 @@
 """The `filenames` list of an upload, as ArtifactDB clients write it: names, or link and
 checksum instructions `{filename, check, value}` (also wrapped as `{"filenames": {…}}`, as
-one of ArtifactDB's own examples does). `size` and `sha256` may be declared to bind the PUT
-URL to those bytes (required for multipart)."""
+one of ArtifactDB's own examples does). `check: "simple"` is what ArtifactDB's clients send for
+an ordinary file: it is one, whatever its `value`. `size` and `sha256` may be declared to bind
+the PUT URL to those bytes (required for multipart)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from projects.services.links import CHECKS
 MAX_NAME_INPUT = 4096  # longer than any valid path; the path rules live in the service
 SHA256_TEXT = 100
 ALLOWED_KEYS = frozenset({"filename", "check", "value", "size", "sha256"})
+SIMPLE = "simple"  # an ordinary file: uploaded, not linked
 
 FILENAME_SCHEMA = {
     "oneOf": [
@@ -25,10 +27,11 @@ FILENAME_SCHEMA = {
             "required": ["filename"],
             "properties": {
                 "filename": {"type": "string", "maxLength": MAX_NAME_INPUT},
-                "check": {"type": "string", "enum": list(CHECKS)},
+                "check": {"type": "string", "enum": [SIMPLE, *CHECKS]},
                 "value": {
                     "description": 'link: {"artifactdb_id": "<project>:<file>@<version>"}; '
-                    'md5/sha256: {"field": "<metadata field>", "<field>": "<checksum>"}'
+                    'md5/sha256: {"field": "<metadata field>", "<field>": "<checksum>"}; '
+                    "simple: ignored"
                 },
                 "size": {"type": "integer", "minimum": 0},
                 "sha256": {"type": "string", "maxLength": SHA256_TEXT},
@@ -66,10 +69,10 @@ class FilenameField(serializers.Field):
         if sha256 is not None and (not isinstance(sha256, str) or len(sha256) > SHA256_TEXT):
             raise _invalid("sha256 is 64 hex digits or 44 base64 characters.")
         check = data.get("check")
-        if check is None:
+        if check is None or check == SIMPLE:
             return FileRequest(path=path, size=size, sha256=sha256)
         if check not in CHECKS:
-            raise _invalid(f"check is one of {', '.join(CHECKS)}.")
+            raise _invalid(f"check is one of {', '.join((SIMPLE, *CHECKS))}.")
         if "value" not in data:
             raise _invalid(f"check {check} needs a value.")
         return FileRequest(path=path, link=LinkRequest(check=check, value=data["value"]))

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from core.errors import ApplicationError, NotFoundError
 from filesharing import s3
 from groups.models import Group
-from projects.api.base import ProjectsView
+from projects.api.base import ProjectsView, api_relative
 from projects.api.fields import FilenameField
 from projects.credentials import PARAMETER, link_sign, promotion_create, session_action_sign
 from projects.identifiers import b64_encode
@@ -184,14 +184,10 @@ def _answer(request: Request, started: SessionStarted) -> dict[str, Any]:
             path: upload.headers for path, upload in started.uploads.items() if upload.headers
         },
         "links": {
-            path: request.build_absolute_uri(
-                reverse(
-                    "project-link",
-                    kwargs={
-                        "source": b64_encode(link.source_id),
-                        "target": b64_encode(f"{accession}:{path}@{version}"),
-                    },
-                )
+            path: api_relative(
+                "project-link",
+                source=b64_encode(link.source_id),
+                target=b64_encode(f"{accession}:{path}@{version}"),
             )
             + "?"
             + urlencode({PARAMETER: link_sign(session_id=session.pk, path=path)})
@@ -199,8 +195,8 @@ def _answer(request: Request, started: SessionStarted) -> dict[str, Any]:
         },
         "file_ids": {path: str(file.pk) for path, file in started.files.items()},
         "complete_before": session.deadline.isoformat(),
-        "completion_url": f"{reverse('project-version-complete', kwargs=where)}?{completion}",
-        "abort_url": f"{reverse('project-version-abort', kwargs=where)}?{abort}",
+        "completion_url": f"{api_relative('project-version-complete', **where)}?{completion}",
+        "abort_url": f"{api_relative('project-version-abort', **where)}?{abort}",
         "purge_job_id": str(session.purge_job_id),
         "expires_in": session.expires_at.isoformat() if session.expires_at else None,
         "expires_job_id": str(session.expires_job_id) if session.expires_job_id else None,

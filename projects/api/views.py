@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -14,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import NotFoundError
-from projects.api.base import ProjectsView
+from projects.api.base import ProjectsView, api_relative
 from projects.credentials import PARAMETER
 from projects.documents import document_body
 from projects.models import ProjectVersion
@@ -59,7 +58,9 @@ def _credential(request: Request) -> str | None:
 
 class PermissionsSerializer(serializers.Serializer):
     owners = serializers.JSONField(required=False, help_text="A user name or a list.")
-    read_access = serializers.CharField(required=False, help_text="public, group or owners")
+    read_access = serializers.CharField(
+        required=False, help_text="public, authenticated, group or owners"
+    )
     write_access = serializers.CharField(required=False, help_text="group or owners")
     scope = serializers.CharField(required=False, help_text="project or version")
 
@@ -105,7 +106,7 @@ class CompleteView(ProjectsView):
             purge_job_id=request.query_params.get("purge_job_id"),
             permissions=dict(body.validated_data),
         )
-        url = reverse("job-detail", kwargs={"job_id": str(job.pk)})
+        url = api_relative("job-detail", job_id=str(job.pk))
         return Response(
             {"status": "accepted", "job_url": url, "job_id": str(job.pk)},
             status=status.HTTP_202_ACCEPTED,
@@ -131,7 +132,7 @@ class AbortView(ProjectsView):
             status=session.Status.ABORTED,
         )
         job_id = str(session.purge_job_id)
-        url = reverse("job-detail", kwargs={"job_id": job_id})
+        url = api_relative("job-detail", job_id=job_id)
         return Response({"status": "aborted", "job_url": url, "purge_job_id": job_id})
 
 
@@ -267,7 +268,7 @@ class IndexBuildView(ProjectsView):
     @extend_schema(request=None, responses={202: IndexStatusSerializer})
     def post(self, request: Request) -> Response:
         job = index_build_request(user=request.user)
-        body = _status(index_state()) | {"job_url": reverse("job-detail", args=[str(job.pk)])}
+        body = _status(index_state()) | {"job_url": api_relative("job-detail", job_id=str(job.pk))}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

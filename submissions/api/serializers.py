@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from filesharing import s3
+from interop.drs.ids import drs_uri
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
 from submissions.selectors import entry_displayed_processed, entry_visible_files
 from submissions.services import Claim
@@ -25,7 +26,11 @@ def download_url(request: Request, file_id: object) -> str:
 def public_url(attachment: EntryFile) -> str | None:
     if attachment.file.released_at is None:
         return None
-    return s3.public_url(key=attachment.file.key, base=settings.S3_PUBLIC_URL_BASE)
+    return s3.public_url(
+        key=attachment.file.key,
+        base=settings.S3_PUBLIC_URL_BASE,
+        version_id=attachment.file.s3_version_id,
+    )
 
 
 class EntryFileSerializer(serializers.Serializer):
@@ -92,6 +97,7 @@ def _file(request: Request, attachment: EntryFile) -> dict[str, Any]:
         "fileId": str(attachment.file_id),
         "size": attachment.file.size,
         "sha256": attachment.file.sha256,
+        "md5": attachment.file.md5,
         "url": download_url(request, attachment.file_id),
         "released": attachment.file.released_at is not None,
     }
@@ -209,6 +215,7 @@ class ReleasedFileSerializer(serializers.Serializer):
     publicUrl = serializers.URLField(
         allow_null=True, help_text="The public object; null until its publication completed."
     )
+    drsUri = serializers.CharField(help_text="drs://<host>/<file ID>, for GA4GH DRS clients.")
 
 
 class ReleasedEntrySerializer(EntryIdentitySerializer):
@@ -254,8 +261,10 @@ def _released(
                 "name": attachment.name,
                 "size": attachment.file.size,
                 "sha256": attachment.file.sha256,
+                "md5": attachment.file.md5,
                 "url": download_url(request, attachment.file_id),
                 "publicUrl": public_url(attachment),
+                "drsUri": drs_uri(request, str(attachment.file_id)),
             }
         )
     return {

@@ -38,6 +38,7 @@ from accounts.oidc import OidcBearerAuthentication
 from accounts.services import token_create
 from core.models import AuditEvent
 from devtools.oidc_provider import Provider, ProviderError, start_provider
+from filesharing.models import File
 from groups.api.views import GroupListCreateView
 from groups.models import Membership
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
@@ -426,6 +427,28 @@ def test_a_provider_access_token_acts_as_its_user_on_the_api(site: Site) -> None
     membership = Membership.objects.get(group_id=created.json()["id"])
     assert (membership.user_id, membership.role) == (user.pk, Membership.Role.ADMIN)
     assert OidcIdentity.objects.count() == 1
+
+
+def test_a_provider_access_token_requests_uploads_as_loculus_pipeline_does(site: Site) -> None:
+    kim = make_account("kim")
+    site.provider.set_accounts([kim])
+    user = UserFactory(username="kim")
+    OidcIdentity.objects.create(user=user, subject=kim["sub"])
+    group = GroupFactory(name="Kim Lab")
+    MembershipFactory(group=group, user=user, role=Membership.Role.MEMBER)
+    token = user_access_token(site, kim)
+
+    path = f"/files/request-upload?groupId={group.pk}&numberFiles=1"
+    response = site.api(path, token, "POST")
+    refused = site.api(path, "garbage", "POST")
+
+    assert response.status_code == 200, response.text
+    [item] = response.json()
+    assert set(item) == {"fileId", "url", "headers"}
+    assert File.objects.get(pk=item["fileId"]).uploader == user
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["status"] == 401
 
 
 def test_a_first_api_call_with_a_provider_token_creates_the_user(site: Site) -> None:

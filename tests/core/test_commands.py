@@ -80,9 +80,21 @@ def test_demo_setup_prints_user_group_token_and_curl() -> None:
     assert Group.objects.filter(name="Demo Lab").exists()
 
 
-def test_manage_py_defaults_to_the_local_settings(tmp_path: Any) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
+def test_manage_py_defaults_to_the_local_settings_on_postgresql_with_a_real_worker(
+    tmp_path: Any,
+) -> None:
+    # given the services file a running `make run` writes
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "local.json").write_text(
+        '{"DATABASE_URL": "postgres://postgres@127.0.0.1:5999/seqvault", '
+        '"CELERY_BROKER_URL": "redis://127.0.0.1:6999/0"}'
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_SETTINGS", "DATABASE_", "CELERY_"))
+    }
+    env["SEQVAULT_VAR_DIR"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "manage.py", "diffsettings", "--all"],
         cwd=ROOT,
@@ -92,5 +104,24 @@ def test_manage_py_defaults_to_the_local_settings(tmp_path: Any) -> None:
         check=True,
     )
     assert "SETTINGS_MODULE = 'config.settings.local'" in result.stdout
-    assert "django.db.backends.sqlite3" in result.stdout
-    assert "CELERY_TASK_ALWAYS_EAGER = True" in result.stdout
+    assert "'ENGINE': 'django.db.backends.postgresql'" in result.stdout
+    assert "'PORT': 5999" in result.stdout
+    assert "CELERY_BROKER_URL = 'redis://127.0.0.1:6999/0'" in result.stdout
+    assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout
+
+
+def test_manage_py_without_running_local_services_says_how_to_start_them(tmp_path: Any) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_SETTINGS", "DATABASE_"))
+    }
+    env["SEQVAULT_VAR_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "start them with `make run`" in result.stderr

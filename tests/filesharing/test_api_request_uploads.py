@@ -100,20 +100,25 @@ def test_upload_url_signs_method_key_lifetime_and_declared_headers(submitter: An
         "content-type",
         "host",
         "if-none-match",
+        "x-amz-acl",
         "x-amz-checksum-sha256",
+        "x-amz-tagging",
     ]
     assert ticket["headers"] == {
         "If-None-Match": "*",
         "Content-Length": "10",
         "x-amz-checksum-sha256": s3.sha256_b64(sha256_hex(b"0123456789")),
         "Content-Type": "application/octet-stream",
+        # Signed so that nobody can add a public tag or ACL to the upload.
+        "x-amz-acl": "bucket-owner-full-control",
+        "x-amz-tagging": "",
     }
 
 
-def test_undeclared_upload_signs_only_host_and_if_none_match(submitter: Any) -> None:
+def test_undeclared_upload_signs_host_if_none_match_and_guards(submitter: Any) -> None:
     [ticket] = request_uploads(submitter, numberFiles=1).json()
     parsed = parse_presigned(ticket["url"])
-    assert parsed.signed_headers == ["host", "if-none-match"]
+    assert parsed.signed_headers == ["host", "if-none-match", "x-amz-acl", "x-amz-tagging"]
     assert ticket["name"] == ""
 
 

@@ -79,12 +79,25 @@ def test_setup_bucket_is_idempotent_and_configures_everything(s3_client: Any) ->
     assert "ETag" in rule["ExposeHeaders"]
     assert set(rule["AllowedMethods"]) == {"GET", "PUT", "HEAD"}
     policy = json.loads(s3_client.get_bucket_policy(Bucket=name)["Policy"])
-    [statement] = policy["Statement"]
+    statement, *denials = policy["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == "*"
-    assert statement["Action"] == "s3:GetObject"
+    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert statement["Resource"] == f"arn:aws:s3:::{name}/files/*"
     assert statement["Condition"] == {"StringEquals": {"s3:ExistingObjectTag/public": "true"}}
+    # no PUT may make an object public by itself: a public tag, canned ACL or grant
+    assert {d["Effect"] for d in denials} == {"Deny"}
+    assert {d["Action"] for d in denials} == {"s3:PutObject"}
+    refused = {key: values for d in denials for key, values in d["Condition"]["StringLike"].items()}
+    assert refused == {
+        "s3:RequestObjectTag/public": ["*"],
+        "s3:x-amz-acl": ["public-*", "authenticated-read"],
+        "s3:x-amz-grant-read": ["*"],
+        "s3:x-amz-grant-write": ["*"],
+        "s3:x-amz-grant-read-acp": ["*"],
+        "s3:x-amz-grant-write-acp": ["*"],
+        "s3:x-amz-grant-full-control": ["*"],
+    }
     [lifecycle] = s3_client.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
     assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     assert lifecycle["Status"] == "Enabled"

@@ -61,7 +61,7 @@ def test_journey_upload_put_complete_then_public_metadata(submitter: Any, anonym
     assert answer["expires_job_id"] is None
     project_id = answer["project_id"]
     assert answer["completion_url"].startswith(
-        f"/api/projects/{project_id}/version/1/complete?revision=NUM-1&purge_job_id="
+        f"/projects/{project_id}/version/1/complete?revision=NUM-1&purge_job_id="
         f"{answer['purge_job_id']}"
     )
     deadline = datetime.fromisoformat(answer["complete_before"])
@@ -91,7 +91,7 @@ def test_journey_upload_put_complete_then_public_metadata(submitter: Any, anonym
     body = response.json()
     assert body == {
         "status": "accepted",
-        "job_url": f"/api/jobs/{body['job_id']}",
+        "job_url": f"/jobs/{body['job_id']}",
         "job_id": body["job_id"],
     }
     done = job(body["job_id"])

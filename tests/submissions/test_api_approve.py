@@ -104,7 +104,11 @@ def test_approval_publishes_every_output_file(
         redirect = anonymous.get(f"/api/files/{file_id}/download")
         assert redirect.status_code == 307
         location = redirect["Location"]
-        assert location == s3.public_url(key=f"files/{file_id}", base=None)
+        verified_version = File.objects.get(pk=file_id).s3_version_id
+        assert location == s3.public_url(
+            key=f"files/{file_id}", base=None, version_id=verified_version
+        )
+        assert location.endswith(f"?versionId={verified_version}")
         assert "X-Amz-Signature" not in location
         assert requests.get(location, timeout=30).content == data
     assert (

@@ -15,8 +15,14 @@ from django.utils import timezone
 
 from filesharing.models import File
 from groups.models import Group, Membership
-from submissions.models import EntryFile, ProcessedData, SequenceEntry
-from tests.factories import FileFactory, GroupFactory, MembershipFactory, UserFactory
+from submissions.models import EntryFile, SequenceEntry
+from tests.factories import (
+    FileFactory,
+    GroupFactory,
+    MembershipFactory,
+    UserFactory,
+    processed_entry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,30 +43,15 @@ def verified_file(group: Group, name: str, *, released: bool = False) -> File:
         status=File.Status.VERIFIED,
         size=1234,
         sha256="ab" * 32,
+        md5="cd" * 16,
         verified_at=now,
         released_at=now if released else None,
     )
 
 
 def entry(group: Group, accession: str, *, released: bool, file: File | None = None) -> Any:
-    now = timezone.now()
-    made = SequenceEntry.objects.create(
-        accession=accession,
-        version=1,
-        organism="sars-cov-2",
-        group=group,
-        submission_id=f"sub-{accession}",
-        metadata={"geoLocCountry": "Kenya", "sampleCollectionDate": "2024-01-02"},
-        status="APPROVED_FOR_RELEASE" if released else "PROCESSED",
-        released_at=now if released else None,
-    )
-    processed = ProcessedData.objects.create(
-        entry=made,
-        pipeline_version=1,
-        status="PROCESSED",
-        metadata={"lineage": "BA.2", "country": "Kenya"},
-        released_at=now if released else None,
-        finished_at=now,
+    made, processed = processed_entry(
+        group, accession, released=released, metadata={"lineage": "BA.2", "country": "Kenya"}
     )
     if file is not None:
         EntryFile.objects.create(
@@ -223,7 +214,9 @@ def test_the_manifest_lists_public_files_with_urls_sizes_and_digests(lab: Group)
                 "fileId": str(public.pk),
                 "size": "1234",
                 "sha256": "ab" * 32,
+                "md5": "cd" * 16,
                 "url": f"http://testserver/api/files/{public.pk}/download",
+                "drsUri": f"drs://testserver/{public.pk}",
             }
         ]
 

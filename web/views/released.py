@@ -1,4 +1,5 @@
-"""Public released data: search, and a manifest (TSV of URLs, sizes and SHA-256) to fetch."""
+"""Public released data: search, and a manifest (TSV of URLs, DRS URIs, sizes and SHA-256) to
+fetch."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from interop.drs.ids import drs_uri
 from submissions.models import SequenceEntry
 from submissions.organisms import organisms
 from submissions.selectors import current_pipeline_versions, entry_displayed_processed
@@ -126,7 +128,18 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     writer.writerow(
-        ["accessionVersion", "organism", "category", "fileName", "fileId", "size", "sha256", "url"]
+        [
+            "accessionVersion",
+            "organism",
+            "category",
+            "fileName",
+            "fileId",
+            "size",
+            "sha256",
+            "md5",
+            "url",
+            "drsUri",
+        ]
     )
     for line in lines:
         url = request.build_absolute_uri(reverse("file-download", kwargs={"file_id": line.file_id}))
@@ -139,7 +152,9 @@ def _tsv(request: HttpRequest, lines: Iterator[ManifestLine]) -> Iterator[str]:
                 line.file_id,
                 "" if line.size is None else line.size,
                 line.sha256,
+                line.md5,
                 url,
+                drs_uri(request, line.file_id),
             ]
         )
         yield buffer.getvalue()

@@ -20,12 +20,19 @@ from filesharing.services.multipart.parts import (
     multipart_upload_parts,
 )
 from filesharing.services.multipart.start import multipart_part_size, multipart_upload_create
+from filesharing.services.multipart.upfront import (
+    UpfrontUpload,
+    file_request_multipart_uploads,
+    multipart_uploads_complete_by_etags,
+)
 from filesharing.services.multipart.verify import multipart_upload_verify
 
 __all__ = [
     "MultipartCleanupReport",
     "PartRequest",
     "PartUrl",
+    "UpfrontUpload",
+    "file_request_multipart_uploads",
     "multipart_part_size",
     "multipart_upload_cancel",
     "multipart_upload_complete",
@@ -35,4 +42,5 @@ __all__ = [
     "multipart_upload_parts",
     "multipart_upload_verify",
     "multipart_uploads_cleanup",
+    "multipart_uploads_complete_by_etags",
 ]

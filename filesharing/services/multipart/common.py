@@ -7,8 +7,10 @@ from core.types import Actor
 from filesharing.models import File, MultipartUpload
 from groups.permissions import user_can_read_group
 
-NO_CHECKSUM = ""  # MultipartUpload.checksum_algorithm of uploads whose parts carry no SHA-256
-CHECKSUM_ALGORITHMS = ("SHA256", NO_CHECKSUM)
+NO_CHECKSUM = ""  # MultipartUpload.checksum_algorithm of uploads whose parts carry no digest
+SHA256 = "SHA256"  # S3 checks each part's SHA-256 and holds their composite
+MD5 = "MD5"  # each part URL signs Content-MD5 (where S3 checks no SHA-256)
+CHECKSUM_ALGORITHMS = (SHA256, MD5, NO_CHECKSUM)
 
 
 def check_may_upload(*, actor: Actor, file: File) -> None:
@@ -43,4 +45,17 @@ def check_part_numbers(upload: MultipartUpload, numbers: list[int]) -> None:
             f"{wrong[:10]} {'is' if len(wrong) == 1 else 'are'} outside.",
             status=422,
             details={"partNumbers": wrong[:100], "partCount": upload.part_count},
+        )
+
+
+def refuse_presigned_parts(upload: MultipartUpload) -> None:
+    """Uploads of files without a declared size had every part URL signed when they started
+    (Loculus's request-multipart-upload): there are no part sizes to sign new URLs for."""
+    if upload.file.declared_size is None:
+        raise ApplicationError(
+            "multipart_parts_presigned",
+            f"Multipart upload {upload.pk} received all its part URLs when it started; "
+            "complete it with the ETags of its parts.",
+            status=409,
+            details={"uploadId": str(upload.pk)},
         )

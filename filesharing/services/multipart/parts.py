@@ -15,9 +15,12 @@ from core.types import Actor
 from filesharing import s3
 from filesharing.models import MultipartUpload
 from filesharing.services.multipart.common import (
+    MD5,
+    SHA256,
     check_may_upload,
     check_part_numbers,
     part_size_of,
+    refuse_presigned_parts,
     refuse_unless_pending,
 )
 from filesharing.services.multipart.complete import multipart_upload_gone
@@ -29,6 +32,7 @@ MAX_PART_URLS_PER_REQUEST = 1000
 class PartRequest:
     number: int
     sha256: str | None = None  # hex or base64; required when the upload checks SHA-256
+    md5: str | None = None  # hex or base64; signed as Content-MD5 when given
 
 
 @dataclass(frozen=True)
@@ -61,20 +65,32 @@ def _normalised(upload: MultipartUpload, parts: list[PartRequest]) -> list[PartR
     if len(set(numbers)) != len(numbers):
         raise ApplicationError("duplicate_part_number", "A part number is listed twice.")
     check_part_numbers(upload, numbers)
-    if upload.checksum_algorithm:
-        unsigned = [part.number for part in parts if not part.sha256]
-        if unsigned:
-            raise ApplicationError(
-                "part_sha256_required",
-                f"Upload {upload.pk} checks every part's SHA-256; give it for parts "
-                f"{unsigned[:10]}.",
-                status=422,
-                details={"partNumbers": unsigned[:100]},
-            )
+    if upload.checksum_algorithm == SHA256:
+        _refuse_undigested(upload, [part.number for part in parts if not part.sha256], "sha256")
+    if upload.checksum_algorithm == MD5:
+        # A client written for SHA256 uploads may still send only SHA-256: S3 checks none
+        # of it here, and the whole-object hash at verification decides.
+        missing = [part.number for part in parts if not (part.md5 or part.sha256)]
+        _refuse_undigested(upload, missing, "md5")
     return [
-        PartRequest(part.number, s3.sha256_hex_from_any(part.sha256) if part.sha256 else None)
+        PartRequest(
+            part.number,
+            s3.sha256_hex_from_any(part.sha256) if part.sha256 else None,
+            s3.md5_hex_from_any(part.md5) if part.md5 else None,
+        )
         for part in parts
     ]
+
+
+def _refuse_undigested(upload: MultipartUpload, numbers: list[int], digest: str) -> None:
+    if numbers:
+        name = {"sha256": "SHA-256", "md5": "MD5"}[digest]
+        raise ApplicationError(
+            f"part_{digest}_required",
+            f"Upload {upload.pk} checks every part's {name}; give it for parts {numbers[:10]}.",
+            status=422,
+            details={"partNumbers": numbers[:100]},
+        )
 
 
 def multipart_upload_part_urls(
@@ -84,10 +100,11 @@ def multipart_upload_part_urls(
     same part is how a client replaces an expired URL."""
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
+    refuse_presigned_parts(upload)
     parts = _normalised(upload, parts)
     s3.require_available()
     size = upload.file.declared_size
-    assert size is not None
+    assert size is not None  # refuse_presigned_parts
     _touch(
         upload=upload,
         actor=actor,
@@ -104,7 +121,8 @@ def multipart_upload_part_urls(
                 upload_id=upload.s3_upload_id,
                 part_number=part.number,
                 size=part_size,
-                sha256_hex=part.sha256,
+                sha256_hex=part.sha256 if upload.checksum_algorithm == SHA256 else None,
+                md5_hex=part.md5,
                 lifetime=settings.MULTIPART_PART_URL_LIFETIME,
                 now=now,
             ),

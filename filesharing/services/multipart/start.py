@@ -15,8 +15,11 @@ from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.services.multipart.common import (
     CHECKSUM_ALGORITHMS,
+    MD5,
+    SHA256,
     check_may_upload,
 )
+from filesharing.services.storage import storage_capabilities
 from groups.models import Group
 
 logger = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ MIB = 1024**2
 PENDING_UPLOADS_RETRY_AFTER_SECONDS = 60
 
 
-def check_pending_uploads_limit(*, group: Group) -> None:
+def check_pending_uploads_limit(*, group: Group, adding: int = 1) -> None:
     """Uploads in progress are the group's open multipart uploads: each holds parts in S3 that
     nobody can see or use until it completes. At MAX_PENDING_UPLOADS_PER_GROUP, a new one waits
     (429 with Retry-After) until some complete, are cancelled or go stale. Requested files that
@@ -36,7 +39,7 @@ def check_pending_uploads_limit(*, group: Group) -> None:
     pending = MultipartUpload.objects.filter(
         file__group=group, status=MultipartUpload.Status.PENDING
     ).count()
-    if pending >= limit:
+    if pending + adding > limit:
         raise ApplicationError(
             "too_many_pending_uploads",
             f"Group {group.name} has {pending} uploads in progress, the most it may have at "
@@ -140,8 +143,12 @@ def multipart_upload_create(
     if checksum_algorithm not in CHECKSUM_ALGORITHMS:
         raise ApplicationError(
             "invalid_checksum_algorithm",
-            f"checksumAlgorithm is SHA256 or empty, not {checksum_algorithm!r}.",
+            f"checksumAlgorithm is SHA256, MD5 or empty, not {checksum_algorithm!r}.",
         )
+    if checksum_algorithm == SHA256 and not storage_capabilities().verifies_part_sha256:
+        # This S3 would accept a part of other bytes than its signed SHA-256 (Ceph RGW):
+        # parts are bound by Content-MD5 instead, and the whole object is hashed.
+        checksum_algorithm = MD5
     assert file.declared_size is not None
     size = multipart_part_size(size=file.declared_size, requested=part_size)
     whole_sha256 = declared_sha256(file, sha256)
@@ -154,7 +161,9 @@ def multipart_upload_create(
             status=409,
         )
     s3_upload_id = s3.multipart_create(
-        key=file.key, content_type=file.content_type, checksum_algorithm=checksum_algorithm
+        key=file.key,
+        content_type=file.content_type,
+        checksum_algorithm=SHA256 if checksum_algorithm == SHA256 else "",
     )
     try:
         return _record(
@@ -166,12 +175,16 @@ def multipart_upload_create(
             checksum_algorithm=checksum_algorithm,
         )
     except Exception:
-        # Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule.
-        try:
-            s3.multipart_abort(key=file.key, upload_id=s3_upload_id)
-        except ApplicationError:
-            logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, file.key)
+        multipart_abort_unused(key=file.key, s3_upload_id=s3_upload_id)
         raise
+
+
+def multipart_abort_unused(*, key: str, s3_upload_id: str) -> None:
+    """Nothing refers to the S3 upload: free it now rather than leave it to the lifecycle rule."""
+    try:
+        s3.multipart_abort(key=key, upload_id=s3_upload_id)
+    except ApplicationError:
+        logger.warning("could not abort unused S3 upload %s of %s", s3_upload_id, key)
 
 
 def _record(
