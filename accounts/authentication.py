@@ -6,6 +6,7 @@ from rest_framework.request import Request
 
 from accounts.models import ApiToken
 from accounts.services import TOKEN_PREFIX, token_hash, token_touch
+from accounts.sign_in import sign_in_failed, sign_in_refused_for
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -22,8 +23,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         raw = header[1].decode("latin-1")
         if not raw.startswith(TOKEN_PREFIX):
             return None
+        wait = sign_in_refused_for(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait, "Too many invalid tokens from this address.")
         token = ApiToken.objects.select_related("user").filter(token_hash=token_hash(raw)).first()
         if token is None or not token.is_active or not token.user.is_active:
+            sign_in_failed(request)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token_touch(token=token)
         return token.user, token

@@ -2,6 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
+
+from accounts.sign_in import SignInView
 
 api = [
     path("", include("core.api.urls")),
@@ -14,8 +17,10 @@ api = [
 ]
 
 urlpatterns = [
+    # One sign-in page, with its failed sign-in limits, for the admin too.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api)),
     # Other communities' clients (docs/interop.md).

@@ -1,4 +1,6 @@
-"""Liveness of the three parts seqvault needs: database, object store, task broker."""
+"""Liveness of the three parts seqvault needs: database, object store, task broker. Each probe
+answers within a couple of seconds (S3_HEALTH_TIMEOUT_SECONDS), and its answer starts or ends the
+outage memo that requests consult (core.availability)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ def check_database() -> str:
 def check_storage() -> str:
     from filesharing import s3
 
-    s3.bucket_check()
+    s3.bucket_probe()
     return "ok"
 
 
@@ -24,10 +26,19 @@ def check_broker() -> str:
         return "inline"
     import redis
 
+    from core.queueing import broker_mark
+
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
     )
-    client.ping()
+    try:
+        client.ping()
+    except redis.RedisError:
+        broker_mark(settings.CELERY_BROKER_URL, up=False)
+        raise
+    finally:
+        client.close()
+    broker_mark(settings.CELERY_BROKER_URL, up=True)
     return "ok"
 
 

@@ -80,9 +80,12 @@ def sweep_project_uploads_task() -> dict[str, int]:
         remove_objects_task.delay(job_id)
     for session_id, job_id in report.completions:
         complete_upload_task.delay(session_id, job_id)
+    for job_id in report.index_build_job_ids:
+        build_index_task.delay(job_id)
     return {
         "purges": len(report.purge_session_ids),
         "expiries": len(report.expire_session_ids),
         "removals": len(report.removal_job_ids),
         "completions": len(report.completions),
+        "index_builds": len(report.index_build_job_ids),
     }

@@ -9,22 +9,21 @@ names the rows, IDs or lines at fault.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 import uuid
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from core.errors import ApplicationError
 from submissions.errors import refusal
 from submissions.organisms import Organism
+from submissions.reading import Source, text_lines, too_large, whole_text
 
 FILES_PREFIX = "files."
-MAX_DECOMPRESSED_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,16 @@ class SubmittedRow:
 def parse_submission(
     *,
     organism: Organism,
-    metadata_tsv: bytes,
-    sequence_fasta: bytes | None = None,
-    file_mapping: bytes | None = None,
+    metadata_tsv: Source,
+    sequence_fasta: Source | None = None,
+    file_mapping: Source | None = None,
     revision: bool = False,
 ) -> list[SubmittedRow]:
-    rows = _metadata_rows(_text(metadata_tsv, "metadataFile"), revision=revision)
+    """Files are bytes or uploaded files, read as streams within the SUBMISSION_MAX_* limits
+    (413 beyond them; see submissions.reading)."""
+    rows = _metadata_rows(text_lines(metadata_tsv, "metadataFile"), revision=revision)
     if sequence_fasta is not None:
-        _attach_sequences(rows, organism, _text(sequence_fasta, "sequenceFile"))
+        _attach_sequences(rows, organism, text_lines(sequence_fasta, "sequenceFile"))
     elif organism.sequences == "required":
         raise refusal(
             "metadata_without_sequence",
@@ -68,62 +69,55 @@ def parse_submission(
             [row.submission_id for row in rows],
         )
     if file_mapping is not None:
-        _attach_file_mapping(rows, _text(file_mapping, "fileMapping"))
+        _attach_file_mapping(rows, whole_text(file_mapping, "fileMapping"))
     return rows
 
 
 # --- metadata -------------------------------------------------------------------------------
 
 
-def _text(data: bytes, part: str) -> str:
-    """UTF-8 text, gunzipped when compressed; a byte-order mark is dropped."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-                data = stream.read(MAX_DECOMPRESSED_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ApplicationError(f"invalid_{_snake(part)}", f"{part}: bad gzip ({exc}).") from exc
-        if len(data) > MAX_DECOMPRESSED_BYTES:
-            raise ApplicationError(
-                f"invalid_{_snake(part)}", f"{part} is over {MAX_DECOMPRESSED_BYTES} bytes."
-            )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApplicationError(
-            f"invalid_{_snake(part)}", f"{part} is not UTF-8 text (byte {exc.start})."
-        ) from exc
-
-
-def _snake(part: str) -> str:
-    return {"metadataFile": "metadata_file", "sequenceFile": "sequence_file"}.get(
-        part, "file_mapping"
-    )
-
-
 def _bad_metadata(message: str) -> ApplicationError:
     return ApplicationError("invalid_metadata_file", f"metadataFile: {message}")
 
 
-def _metadata_rows(text: str, *, revision: bool) -> list[SubmittedRow]:
+def _too_many_rows(limit: int) -> ApplicationError:
+    return too_large(
+        "submission_too_many_rows",
+        f"A submission has at most {limit} rows; split it into several.",
+        limit=limit,
+    )
+
+
+def _records(lines: Iterator[str]) -> Iterator[list[str]]:
     try:
-        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
+        yield from csv.reader(lines, delimiter="\t")
     except csv.Error as exc:
         raise _bad_metadata(f"not a TSV table ({exc}).") from exc
-    if not lines or not any(cell.strip() for cell in lines[0]):
+
+
+def _metadata_rows(lines: Iterator[str], *, revision: bool) -> list[SubmittedRow]:
+    records = _records(lines)
+    first = next(records, None)
+    if first is None or not any(cell.strip() for cell in first):
         raise _bad_metadata("the file is empty; the first line names the columns.")
-    header = [cell.strip() for cell in lines[0]]
+    header = [cell.strip() for cell in first]
     repeated = sorted(name for name, count in Counter(header).items() if count > 1)
     if repeated:
         raise _bad_metadata(f"columns named twice: {', '.join(repeated)}.")
     key = "accession" if revision else "submissionId"
     if key not in header:
         raise _bad_metadata(f"no `{key}` column (columns: {', '.join(header)}).")
-    ragged = [
-        str(number)
-        for number, cells in enumerate(lines[1:], start=2)
-        if any(c.strip() for c in cells) and len(cells) != len(header)
-    ]
+    limit = settings.SUBMISSION_MAX_ROWS
+    filled: list[tuple[int, list[str]]] = []
+    ragged: list[str] = []
+    for number, cells in enumerate(records, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            ragged.append(str(number))
+        filled.append((number, cells))
+        if len(filled) > limit:
+            raise _too_many_rows(limit)
     if ragged:
         raise refusal(
             "invalid_metadata_file",
@@ -133,8 +127,7 @@ def _metadata_rows(text: str, *, revision: bool) -> list[SubmittedRow]:
         )
     rows = [
         _row(number, dict(zip(header, (c.strip() for c in cells), strict=True)), revision)
-        for number, cells in enumerate(lines[1:], start=2)
-        if any(c.strip() for c in cells)
+        for number, cells in filled
     ]
     if not rows:
         raise _bad_metadata("no rows below the header.")
@@ -209,37 +202,51 @@ def _refuse_missing_and_duplicate_keys(rows: list[SubmittedRow], *, revision: bo
 # --- sequences ------------------------------------------------------------------------------
 
 
-def _fasta_records(text: str) -> list[tuple[int, str, str]]:
-    records: list[tuple[int, str, list[str]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+def _fasta_records(lines: Iterator[str], max_records: int) -> list[tuple[int, str, str]]:
+    """(line, ID, sequence) of each record. A sequence gathers in a byte buffer: one byte per
+    letter, whatever the number of lines it was wrapped in."""
+    records: list[tuple[int, str, str]] = []
+    current: tuple[int, str] | None = None
+    sequence = bytearray()
+
+    def finish() -> None:
+        if current is not None:
+            records.append((*current, sequence.decode()))
+            if len(records) > max_records:
+                raise _too_many_rows(max_records)
+            sequence.clear()
+
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith(";"):
             continue
         if line.startswith(">"):
+            finish()
             identifier = line[1:].split()[0] if line[1:].split() else ""
             if not identifier:
                 raise ApplicationError(
                     "invalid_sequence_file", f"sequenceFile line {number}: a header without an ID."
                 )
-            records.append((number, identifier, []))
-        elif not records:
+            current = (number, identifier)
+        elif current is None:
             raise ApplicationError(
                 "invalid_sequence_file",
                 f"sequenceFile line {number}: sequence data before the first '>' header.",
             )
         else:
-            records[-1][2].append(line.replace(" ", ""))
-    return [(number, identifier, "".join(parts)) for number, identifier, parts in records]
+            sequence += line.replace(" ", "").encode()
+    finish()
+    return records
 
 
-def _attach_sequences(rows: list[SubmittedRow], organism: Organism, text: str) -> None:
+def _attach_sequences(rows: list[SubmittedRow], organism: Organism, lines: Iterator[str]) -> None:
     if organism.sequences == "none":
         raise ApplicationError(
             "sequences_not_accepted",
             f"Organism {organism.name} takes no sequences; leave out the sequenceFile.",
             status=422,
         )
-    records = _fasta_records(text)
+    records = _fasta_records(lines, settings.SUBMISSION_MAX_ROWS * len(organism.segments))
     counts = Counter(identifier for _, identifier, _ in records)
     repeated = sorted(identifier for identifier, count in counts.items() if count > 1)
     if repeated:

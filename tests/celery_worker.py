@@ -35,7 +35,7 @@ from django.db import connection
 from config import celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # a worker imports Django: slow on a busy machine
 
 
 @dataclass
@@ -80,7 +80,7 @@ def wait_until(
         time.sleep(0.05)
 
 
-def _database_url() -> str:
+def database_url() -> str:
     db = connection.settings_dict
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
@@ -94,7 +94,7 @@ def _worker_env(queue: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DATABASE_CONN_MAX_AGE": "0",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from filesharing import s3
 from groups.models import Group, Membership
 from groups.services import user_grant_pipeline_role
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
+from tests.outages import own_redis, own_s3  # noqa: F401  (fixtures for every test)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _bucket(django_db_blocker: Any) -> None:
     s3.bucket_setup(web_origins=["http://127.0.0.1:8000"])
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_counts(settings: Any) -> None:
+    """Every test counts its rate limits (all tests come from 127.0.0.1) and remembers the
+    outages it causes apart from the others."""
+    settings.CACHE_NAMESPACE = uuid.uuid4().hex
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.forms import BaseFormSet, formset_factory
 from django.http import QueryDict
 
@@ -67,6 +68,15 @@ class SubmissionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        limit = settings.SUBMISSION_MAX_FILE_BYTES
+        for name in ("metadata_file", "sequence_file"):
+            chosen = data.get(name)
+            if chosen is not None and chosen.size > limit:
+                # Not read at all: the same limit as the API's (docs/entries.md, "Limits").
+                self.add_error(
+                    name, f"The file is {chosen.size} bytes; at most {limit} are accepted."
+                )
+                data[name] = None
         metadata = _read(data.get("metadata_file")) or data.get("metadata_text", "").encode()
         if not metadata.strip():
             self.add_error("metadata_text", "Give the metadata table: choose a file or paste it.")

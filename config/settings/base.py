@@ -140,12 +140,15 @@ STORAGES: dict[str, dict[str, Any]] = {
             "region_name": S3_REGION,
             "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            # Every S3 timeout and retry is set here (docs/operations.md, "Faults"): an S3 that
+            # accepts connections and never answers costs a request at most
+            # S3_MAX_ATTEMPTS x S3_READ_TIMEOUT_SECONDS (12 s by default) before it answers 503.
             "client_config": Config(
                 signature_version="s3v4",
                 s3={"addressing_style": S3_ADDRESSING_STYLE},  # type: ignore[arg-type]
-                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
-                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
-                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 3),
+                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 6),
+                retries={"total_max_attempts": env_int("S3_MAX_ATTEMPTS", 2), "mode": "standard"},
                 max_pool_connections=env_int("S3_MAX_POOL_CONNECTIONS", 32),
             ),
             "file_overwrite": False,
@@ -153,6 +156,26 @@ STORAGES: dict[str, dict[str, Any]] = {
             "querystring_auth": True,
         },
     },
+}
+
+# The health check's probe: one plain request to the endpoint, answered within this many seconds.
+S3_HEALTH_TIMEOUT_SECONDS = env_int("S3_HEALTH_TIMEOUT_SECONDS", 2)
+# Server-side copies of large objects (upload sessions' staging) are silent while S3 copies:
+# their read timeout, used only by the workers' copy step.
+S3_COPY_READ_TIMEOUT_SECONDS = env_int("S3_COPY_READ_TIMEOUT_SECONDS", 600)
+# A storage or broker outage, once seen, is remembered this long in the cache: meanwhile
+# requests that need it answer 503 at once instead of handing out URLs to a dead endpoint.
+OUTAGE_MEMO_SECONDS = env_int("OUTAGE_MEMO_SECONDS", 15)
+
+# --- Cache (outage memos, rate limits): shared by every process -----------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL") or env_str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # One Redis may serve several deployments (or test databases): keys are kept apart.
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", str(DATABASES["default"].get("NAME") or "")),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
 }
 
 # --- Files ----------------------------------------------------------------------------------
@@ -207,6 +230,14 @@ S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
 # still attached to nothing on the next is removed from S3.
 ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 
+# Submission files (metadata TSV, FASTA, fileMapping; plain, gzip or zstd) are read as streams
+# within these limits, each refused with 413 and its own code (docs/entries.md, "Limits"): the
+# size of each file as sent, its size decompressed, the rows of one submission, one line.
+SUBMISSION_MAX_FILE_BYTES = env_int("SUBMISSION_MAX_FILE_BYTES", 32 * 1024**2)
+SUBMISSION_MAX_DECOMPRESSED_BYTES = env_int("SUBMISSION_MAX_DECOMPRESSED_BYTES", 48 * 1024**2)
+SUBMISSION_MAX_ROWS = env_int("SUBMISSION_MAX_ROWS", 10_000)
+SUBMISSION_MAX_LINE_BYTES = env_int("SUBMISSION_MAX_LINE_BYTES", 16 * 1024**2)
+
 # --- Projects (ArtifactDB upload sessions) --------------------------------------------------
 # `completed_by` is clamped to this range (ArtifactDB: 10 s to 5 days; default 1 day).
 PROJECT_UPLOAD_MIN_DEADLINE = timedelta(seconds=env_int("PROJECT_UPLOAD_MIN_DEADLINE_SECONDS", 10))
@@ -253,7 +284,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that is down or hung costs a request at most ~2 x 3 s when it queues a task; the work
+# is recorded first and the periodic jobs queue it again (docs/operations.md, "Faults").
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": env_int("BROKER_CONNECT_TIMEOUT_SECONDS", 3),
+    "socket_timeout": env_int("BROKER_SOCKET_TIMEOUT_SECONDS", 3),
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("BROKER_CONNECT_TIMEOUT_SECONDS", 3)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 # The queue tasks go to unless routed, follow-ups that tasks queue included.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -298,6 +342,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.WriteRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -310,6 +355,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# --- Rate limits (core/ratelimit.py; counted in the cache, so they hold across processes) ----
+# "<count>/<second|minute|hour|day>", or "" for none. Writes: every POST/PUT/PATCH/DELETE of
+# the API per token (per user for browser sessions). Sign-in: failed sign-ins per account name
+# and address; failed sign-ins and invalid bearer tokens per address. Over a limit: 429 with
+# Retry-After.
+RATE_LIMIT_WRITES = env_str("RATE_LIMIT_WRITES", "6000/minute")
+RATE_LIMIT_SIGN_IN = env_str("RATE_LIMIT_SIGN_IN", "10/minute")
+RATE_LIMIT_FAILED_AUTH_PER_ADDRESS = env_str("RATE_LIMIT_FAILED_AUTH_PER_ADDRESS", "100/minute")
+# Behind a proxy every caller has the proxy's address: name the header it sets (as a META key,
+# e.g. HTTP_X_FORWARDED_FOR); its first address is the caller's. Only where a proxy sets it.
+RATE_LIMIT_CLIENT_IP_HEADER = env_str("RATE_LIMIT_CLIENT_IP_HEADER", "")
+# Part of every rate-limit counter's and outage memo's key, beside CACHE_KEY_PREFIX (the tests
+# give each test its own).
+CACHE_NAMESPACE = env_str("CACHE_NAMESPACE", "")
 
 # --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------
 # Read by mozilla-django-oidc; every variable is described in docs/authentication.md.

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from core.errors import StorageUnavailableError
 from filesharing.s3.base import (
     PUBLIC_TAG,
     bucket,
     client,
     compact_json,
     is_not_found,
+    storage_mark,
     translated_errors,
 )
 
@@ -22,6 +25,20 @@ MULTIPART_ABORT_DAYS = 7
 def bucket_check() -> None:
     with translated_errors("reach the bucket"):
         client().head_bucket(Bucket=bucket())
+
+
+def bucket_probe() -> None:
+    """The health check: first a plain HTTP request to the endpoint with a short timeout (any
+    answer, even 403, means S3 is serving; no client is built for it), then the signed check of
+    the bucket. Past any remembered outage; its answer starts or ends that outage."""
+    endpoint = client().meta.endpoint_url.rstrip("/")
+    try:
+        requests.head(f"{endpoint}/", timeout=settings.S3_HEALTH_TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
+        storage_mark(up=False)
+        raise StorageUnavailableError("The object store does not answer.") from exc
+    storage_mark(up=True)
+    bucket_check()
 
 
 # What changes who may read an object: only seqvault's own credentials may do it.

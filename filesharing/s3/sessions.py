@@ -11,7 +11,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from core.errors import ApplicationError, StorageUnavailableError
-from filesharing.s3.base import bucket, client, compact_json, is_not_found, translated_errors
+from filesharing.s3.base import (
+    bucket,
+    client,
+    client_with,
+    compact_json,
+    is_not_found,
+    translated_errors,
+)
 from filesharing.s3.checksums import sha256_b64
 from filesharing.s3.presign import PresignedRequest, signer
 
@@ -153,7 +160,7 @@ def copy_object(*, source_key: str, dest_key: str) -> None:
     holder of temporary credentials put on the staged object (`public=true`, say)."""
     name = bucket()
     with translated_errors("copy an object"):
-        client().copy(
+        client_with(read_timeout=settings.S3_COPY_READ_TIMEOUT_SECONDS).copy(
             CopySource={"Bucket": name, "Key": source_key},
             Bucket=name,
             Key=dest_key,

@@ -25,6 +25,7 @@ def file_download_url(*, file: File, actor: Actor, method: str = "GET") -> s3.Pr
             f"File {file.id} is {file.status}; only verified files can be downloaded.",
             status=409,
         )
+    s3.require_available()
     if file.released_at is not None:
         return _public_download_url(file=file, actor=actor)
     request = s3.presign_get(

@@ -170,6 +170,7 @@ def file_request_uploads(
     """Create one File per spec and a presigned PUT for each, all or nothing; with `dedup`,
     specs whose content the group already holds, verified, answer that file instead."""
     _check_actor(user=user, group=group)
+    s3.require_available()
     all_specs = _normalised(specs)
     now = timezone.now()
     with transaction.atomic():

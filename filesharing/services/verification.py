@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.audit import Actor, audit_event
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
 from filesharing import s3
 from filesharing.models import File, StorageCapabilities
 from filesharing.services.storage import storage_capabilities
@@ -57,7 +58,9 @@ def file_confirm(*, file: File, actor: Actor) -> File:
             locked.status = File.Status.UPLOADED
             locked.save(update_fields=["status"])
             audit_event(actor=actor, action="file.uploaded", obj=locked)
-        transaction.on_commit(lambda: verify_file_task.delay(str(file.pk)))
+        enqueue_on_commit(
+            verify_file_task, str(file.pk), recovered_by="verify_unconfirmed_files_task"
+        )
     locked.refresh_from_db()
     return locked
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.audit import audit_event
 from core.errors import ApplicationError, NotFoundError
 from core.models import Job
+from core.queueing import enqueue_on_commit
 from core.services import job_cancel, job_create, job_fail, job_start, job_succeed
 from core.types import AnyUser
 from filesharing import s3
@@ -119,8 +120,12 @@ def session_complete_request(
         session.completion_job = job
         session.save(update_fields=["status", "permissions", "completion_job"])
         audit_event(actor=user, action="project.completion_requested", obj=session)
-        session_id, job_id = str(session.pk), str(job.pk)
-        transaction.on_commit(lambda: complete_upload_task.delay(session_id, job_id))
+        enqueue_on_commit(
+            complete_upload_task,
+            str(session.pk),
+            str(job.pk),
+            recovered_by="sweep_project_uploads_task",
+        )
     return job
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.audit import audit_event
 from core.errors import ApplicationError
 from core.models import Job
+from core.queueing import enqueue_on_commit
 from core.services import job_cancel, job_progress, job_start, job_succeed
 from core.types import Actor
 from filesharing import s3
@@ -42,8 +43,9 @@ def _schedule_removals(
     ObjectRemoval.objects.bulk_create(rows)
     from projects.tasks import remove_objects_task
 
-    job_id = str(job.pk)
-    transaction.on_commit(lambda: remove_objects_task.apply_async((job_id,), eta=due))
+    enqueue_on_commit(
+        remove_objects_task, str(job.pk), eta=due, recovered_by="sweep_project_uploads_task"
+    )
     return due
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.models import Job
+from core.queueing import enqueue_on_commit
 from core.services import job_create, job_fail, job_start, job_succeed
 from core.types import AnyUser
 from groups.permissions import user_is_curator
@@ -115,8 +116,7 @@ def index_build_request(*, user: AnyUser) -> Job:
         state.documents = 0
         state.reason = ""
         state.save()
-        job_id = str(job.pk)
-        transaction.on_commit(lambda: build_index_task.delay(job_id))
+        enqueue_on_commit(build_index_task, str(job.pk), recovered_by="sweep_project_uploads_task")
     return job
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.audit import audit_event
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
 from core.services import job_create
 from filesharing import s3
 from filesharing.models import File
@@ -114,6 +115,7 @@ def session_start(
 
     files = _checked_files(request)
     _check_mode(mode=request.mode, user=user, version=version)
+    s3.require_available()
     now = timezone.now()
     deadline = upload_deadline(request.completed_by, now=now)
     expires_at = expiry(request.expires_in, now=now, deadline=deadline)
@@ -175,10 +177,15 @@ def session_start(
         )
         credentials = _sts(session) if request.mode == Mode.STS else None
         session_id = str(session.pk)
-        transaction.on_commit(lambda: purge_session_task.apply_async((session_id,), eta=deadline))
+        enqueue_on_commit(
+            purge_session_task, session_id, eta=deadline, recovered_by="sweep_project_uploads_task"
+        )
         if expires_at is not None:
-            transaction.on_commit(
-                lambda: expire_version_task.apply_async((session_id,), eta=expires_at)
+            enqueue_on_commit(
+                expire_version_task,
+                session_id,
+                eta=expires_at,
+                recovered_by="sweep_project_uploads_task",
             )
     return SessionStarted(
         session=session,

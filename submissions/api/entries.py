@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -20,6 +21,7 @@ from submissions.api.serializers import EntrySerializer
 from submissions.models import SequenceEntry
 from submissions.organisms import organism_get
 from submissions.parsing import parse_submission
+from submissions.reading import too_large
 from submissions.selectors import (
     EntryFilters,
     current_pipeline_versions,
@@ -53,13 +55,31 @@ def _params(request: Request, *names: str) -> dict[str, Any]:
     }
 
 
-def _upload(request: Request, name: str) -> bytes | None:
-    """A form part as bytes: a file part, or (for small JSON) a plain field."""
+def _upload(request: Request, name: str) -> UploadedFile | bytes | None:
+    """A form part: a file part (read as a stream by the parser), or a plain field's bytes."""
     part = request.FILES.get(name)
     if isinstance(part, UploadedFile):
-        return part.read()
+        return part
     value = request.data.get(name)
     return value.encode() if isinstance(value, str) and value else None
+
+
+def _refuse_oversized_body(request: Request) -> None:
+    """Refuse before reading a body larger than the files it may carry (three parts at most,
+    each within SUBMISSION_MAX_FILE_BYTES): nothing of it is stored, even in temporary files."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = 3 * settings.SUBMISSION_MAX_FILE_BYTES + 1024**2
+    if length > limit:
+        raise too_large(
+            "submission_file_too_large",
+            f"The request body is {length} bytes; a submission's files are at most "
+            f"{settings.SUBMISSION_MAX_FILE_BYTES} bytes each (split the submission).",
+            size=length,
+            limit=settings.SUBMISSION_MAX_FILE_BYTES,
+        )
 
 
 class _SubmissionForm(serializers.Serializer):
@@ -89,6 +109,7 @@ class SubmitView(APIView):
         responses={200: AccessionVersionSerializer(many=True)},
     )
     def post(self, request: Request) -> Response:
+        _refuse_oversized_body(request)
         query = self.QuerySerializer(data=_params(request, "groupId", "organism"))
         query.is_valid(raise_exception=True)
         form = _SubmissionForm(data=request.data)
@@ -117,6 +138,7 @@ class ReviseView(APIView):
         responses={200: AccessionVersionSerializer(many=True)},
     )
     def post(self, request: Request) -> Response:
+        _refuse_oversized_body(request)
         query = self.QuerySerializer(data=_params(request, "organism"))
         query.is_valid(raise_exception=True)
         form = _SubmissionForm(data=request.data)

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from core.audit import audit_events_bulk
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
+from filesharing import s3
 from groups.permissions import user_is_pipeline
 from submissions.errors import refusal
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
@@ -70,6 +72,7 @@ def entries_claim_for_processing(
     oldest first; they are `IN_PROCESSING` for that version. Concurrent claims get disjoint
     entries. Every read URL that goes with them is audited here."""
     _require_pipeline(user)
+    s3.require_available()  # no entry is claimed with read URLs to an object store that is down
     signed_at = timezone.now()
     with transaction.atomic():
         current = pipeline_version_locked(organism=organism.name).version
@@ -178,7 +181,9 @@ def entries_record_processed(
             details={"pipelineVersion": pipeline_version},
         )
         if published:
-            transaction.on_commit(lambda: release_processed_data_task.delay(published))
+            enqueue_on_commit(
+                release_processed_data_task, published, recovered_by="reconcile_public_tags_task"
+            )
     for name in organisms:
         if pipeline_version > current[name]:
             pipeline_version_use_newer_if_possible(organism=name)

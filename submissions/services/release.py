@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.audit import Actor, audit_events_bulk
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
 from filesharing.models import File
 from filesharing.services.release import ReconcileReport, file_publish, files_reconcile_public_tags
 from groups.models import Group
@@ -68,7 +69,9 @@ def entries_approve(
         released = _release(entries, user=user, current=current)
         audit_events_bulk(actor=user, action="entry.approved", objects=entries)
         if released:
-            transaction.on_commit(lambda: release_processed_data_task.delay(released))
+            enqueue_on_commit(
+                release_processed_data_task, released, recovered_by="reconcile_public_tags_task"
+            )
     return sorted(entries, key=lambda entry: (entry.accession, entry.version))
 
 

@@ -3,25 +3,20 @@ by a dead worker and an unreachable S3, repaired by reconciliation."""
 
 from __future__ import annotations
 
-import copy
-import os
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.conf import settings
-from django.test import override_settings
 
 from core.models import AuditEvent
-from devtools.s3_emulator import Emulator, start_emulator
+from devtools.s3_emulator import Emulator
 from filesharing import s3
 from filesharing.models import File
 from submissions.models import SequenceEntry
 from submissions.services import public_tags_reconcile
 from tests.celery_worker import celery_worker, wait_until
+from tests.outages import freeze, resume
 from tests.submissions.conftest import (
     READS,
     approve,
@@ -93,30 +88,6 @@ def test_journey_upload_submit_process_approve_and_public_download(
         redirect = anonymous.get(f"/api/files/{file_id}/download")
         assert redirect.status_code == 307
         assert requests.get(redirect["Location"], timeout=30).content == data
-
-
-@pytest.fixture
-def own_s3(tmp_path: Path) -> Iterator[Emulator]:
-    """An S3 emulator of this test's own, that it may freeze, with the storage pointed at it."""
-    emulator = start_emulator(ROOT, tmp_path / "s3")
-    storages = copy.deepcopy(settings.STORAGES)
-    storages["files"]["OPTIONS"]["endpoint_url"] = emulator.endpoint_url
-    try:
-        with override_settings(STORAGES=storages):
-            s3.bucket_setup(web_origins=[])
-            yield emulator
-    finally:
-        resume(emulator)
-        emulator.stop()
-
-
-def freeze(emulator: Emulator) -> None:
-    """S3 stops answering: connections open, no reply ever comes."""
-    os.killpg(emulator.pid, signal.SIGSTOP)
-
-
-def resume(emulator: Emulator) -> None:
-    os.killpg(emulator.pid, signal.SIGCONT)
 
 
 def test_a_release_cut_short_by_a_dead_worker_and_s3_is_repaired_by_reconciliation(

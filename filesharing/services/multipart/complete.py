@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.audit import audit_event
 from core.errors import ApplicationError
+from core.queueing import enqueue_on_commit
 from core.types import Actor
 from filesharing import s3
 from filesharing.models import File, MultipartUpload
@@ -91,12 +92,22 @@ def multipart_upload_complete(
     sha256: str | None = None,
 ) -> MultipartUpload:
     """List the parts in S3, check them against the client's map, assemble the object, then
-    queue the verification that settles the upload (`accepted` or `rejected`)."""
-    from filesharing.tasks import verify_multipart_upload_task
-
+    queue the verification that settles the upload (`accepted` or `rejected`). An upload that
+    S3 no longer holds is cancelled with the reason (409 `multipart_upload_gone`)."""
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
     etags = _etags(upload, parts)
+    try:
+        return _complete_locked(upload=upload, actor=actor, etags=etags, sha256=sha256)
+    except s3.MultipartUploadGoneError:
+        raise multipart_upload_gone(upload=upload, actor=actor) from None
+
+
+def _complete_locked(
+    *, upload: MultipartUpload, actor: Actor, etags: dict[int, str], sha256: str | None
+) -> MultipartUpload:
+    from filesharing.tasks import verify_multipart_upload_task
+
     # The row stays locked while S3 assembles the object, so that a concurrent completion or
     # cancellation waits and then finds the upload settled.
     with transaction.atomic():
@@ -129,8 +140,11 @@ def multipart_upload_complete(
             audit_event(actor=actor, action="file.uploaded", obj=file, details={"multipart": True})
         file.save(update_fields=["declared_sha256", "status", "failure_reason"])
         if not problem:
-            upload_id = str(upload.pk)
-            transaction.on_commit(lambda: verify_multipart_upload_task.delay(upload_id))
+            enqueue_on_commit(
+                verify_multipart_upload_task,
+                str(upload.pk),
+                recovered_by="cleanup_stale_uploads_task",
+            )
     return upload
 
 
@@ -188,3 +202,23 @@ def _cancel(*, upload_id: str, actor: Actor, reason: str) -> MultipartUpload:
             details={"reason": reason, "abortedInStorage": held_by_s3},
         )
     return upload
+
+
+GONE_REASON = "the object store no longer holds the multipart upload (aborted or expired there)"
+
+
+def multipart_upload_gone(*, upload: MultipartUpload, actor: Actor) -> ApplicationError:
+    """S3 no longer knows a pending upload: record it `cancelled` with the reason, so that the
+    next start succeeds, and answer the 409 that says so."""
+    cancelled = _cancel(upload_id=str(upload.pk), actor=actor, reason=GONE_REASON)
+    return ApplicationError(
+        "multipart_upload_gone",
+        f"Multipart upload {upload.pk} is cancelled: {cancelled.failure_reason}. "
+        "Start a new one for the file.",
+        status=409,
+        details={
+            "uploadId": str(upload.pk),
+            "status": cancelled.status,
+            "reason": cancelled.failure_reason,
+        },
+    )

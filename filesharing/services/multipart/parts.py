@@ -23,6 +23,7 @@ from filesharing.services.multipart.common import (
     refuse_presigned_parts,
     refuse_unless_pending,
 )
+from filesharing.services.multipart.complete import multipart_upload_gone
 
 MAX_PART_URLS_PER_REQUEST = 1000
 
@@ -101,6 +102,7 @@ def multipart_upload_part_urls(
     refuse_unless_pending(upload)
     refuse_presigned_parts(upload)
     parts = _normalised(upload, parts)
+    s3.require_available()
     size = upload.file.declared_size
     assert size is not None  # refuse_presigned_parts
     _touch(
@@ -133,7 +135,10 @@ def multipart_upload_parts(*, upload: MultipartUpload, actor: Actor) -> list[s3.
     """What S3 holds now, so that a resuming client sends only what is missing."""
     check_may_upload(actor=actor, file=upload.file)
     refuse_unless_pending(upload)
-    parts = s3.multipart_list_parts(key=upload.file.key, upload_id=upload.s3_upload_id)
+    try:
+        parts = s3.multipart_list_parts(key=upload.file.key, upload_id=upload.s3_upload_id)
+    except s3.MultipartUploadGoneError:
+        raise multipart_upload_gone(upload=upload, actor=actor) from None
     _touch(
         upload=upload,
         actor=actor,
