@@ -16,17 +16,18 @@ from django.utils import timezone
 from core.errors import NotFoundError
 from core.types import AnyUser
 from filesharing.models import File, MultipartUpload
-from groups.models import Group
+from groups.models import Group, Membership
 from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
 
 IN_PROGRESS = (File.Status.REQUESTED, File.Status.UPLOADED)
 
 
 def _readable_groups_filter(user: AnyUser) -> Q | None:
-    """None means every group (curators and the pipeline)."""
+    """None means every group (curators and the pipeline). A subquery of the user's group ids,
+    not a join: a join repeats each file per membership and needs DISTINCT."""
     if user_is_curator(user) or user_is_pipeline(user):
         return None
-    return Q(group__memberships__user_id=user.pk)
+    return Q(group_id__in=Membership.objects.filter(Q(user_id=user.pk)).values("group_id"))
 
 
 def file_queryset_for_user(*, user: AnyUser) -> QuerySet[File]:
@@ -36,7 +37,7 @@ def file_queryset_for_user(*, user: AnyUser) -> QuerySet[File]:
     readable = _readable_groups_filter(user)
     if readable is None:
         return files
-    return files.filter(readable | Q(released_at__isnull=False)).distinct()
+    return files.filter(readable | Q(released_at__isnull=False))
 
 
 def file_get_for_user(*, file_id: uuid.UUID | str, user: AnyUser) -> File:
@@ -99,13 +100,7 @@ def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]
     if filters.orphaned is not None:
         files = files.filter(orphaned_q()) if filters.orphaned else files.exclude(orphaned_q())
     if not filters.all_versions:
-        newer = File.objects.filter(
-            group_id=OuterRef("group_id"),
-            name=OuterRef("name"),
-            version__gt=OuterRef("version"),
-            deleted_at__isnull=True,
-        ).exclude(name="")
-        files = files.exclude(Exists(newer))
+        files = files.filter(is_latest=True)
     return files.order_by("-upload_requested_at", "name", "-version")
 
 

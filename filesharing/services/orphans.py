@@ -16,11 +16,13 @@ from core.audit import Actor, audit_event
 from filesharing import s3
 from filesharing.models import File
 from filesharing.selectors import orphaned_q
+from filesharing.services.latest import files_refresh_latest, groups_lock
 
 
 def file_remove_orphaned(*, file_id: uuid.UUID | str, actor: Actor = None) -> bool:
     """Remove the file if it is still orphaned; False (and nothing done) when it is not."""
     with transaction.atomic():
+        groups_lock(File.objects.filter(pk=file_id).values_list("group_id", flat=True))
         file = File.objects.select_for_update().filter(orphaned_q(), pk=file_id).first()
         if file is None:
             return False
@@ -29,6 +31,7 @@ def file_remove_orphaned(*, file_id: uuid.UUID | str, actor: Actor = None) -> bo
         file.failure_reason = "removed: attached to nothing on two orphaned-file reports"
         file.deleted_at = timezone.now()
         file.save(update_fields=["status", "failure_reason", "deleted_at"])
+        files_refresh_latest(files=[file])
         audit_event(
             actor=actor,
             action="file.orphan_removed",
