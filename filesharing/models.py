@@ -9,6 +9,11 @@ from django.db.models import F, Q
 from groups.models import Group
 
 
+UNATTACHED_VERIFIED = Q(
+    status="verified", deleted_at__isnull=True, released_at__isnull=True, attachment_count=0
+)
+
+
 class File(models.Model):
     """A group-owned object in S3 at `files/<uuid>`; the user's name is never part of the key."""
 
@@ -46,6 +51,10 @@ class File(models.Model):
     # unless all versions are asked for. Kept by the services that add, delete or restore files
     # (filesharing.services.latest), so no listing probes for a newer version row by row.
     is_latest = models.BooleanField(default=False)
+    # How many entry attachments cite the file, kept by a database trigger on the attachments
+    # table (submissions migration 0002), whatever path adds or removes them: orphan reports
+    # find unattached files through an index instead of an anti-join over every attachment.
+    attachment_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-upload_requested_at", "name", "-version"]
@@ -90,11 +99,19 @@ class File(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="file_live_group_recent",
             ),
-            # Orphan candidates: verified and live, by age.
+            # Orphan candidates (verified, live, unreleased, attached nowhere): by age for the
+            # report, in listing order for the admin and the API.
             models.Index(
                 "verified_at",
-                condition=Q(status="verified", deleted_at__isnull=True),
-                name="file_verified_live_age",
+                condition=UNATTACHED_VERIFIED,
+                name="file_orphan_candidates",
+            ),
+            models.Index(
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=UNATTACHED_VERIFIED,
+                name="file_orphan_candidates_recent",
             ),
         ]
         constraints = [

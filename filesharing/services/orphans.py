@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.audit import Actor, audit_event
 from filesharing import s3
 from filesharing.models import File
-from filesharing.selectors import orphaned_q
+from filesharing.selectors import attached_q, orphaned_q
 from filesharing.services.latest import files_refresh_latest, groups_lock
 
 
@@ -23,7 +23,14 @@ def file_remove_orphaned(*, file_id: uuid.UUID | str, actor: Actor = None) -> bo
     """Remove the file if it is still orphaned; False (and nothing done) when it is not."""
     with transaction.atomic():
         groups_lock(File.objects.filter(pk=file_id).values_list("group_id", flat=True))
-        file = File.objects.select_for_update().filter(orphaned_q(), pk=file_id).first()
+        # The attachment count is checked again against the attachments themselves: bytes are
+        # removed for good only when nothing cites them.
+        file = (
+            File.objects.select_for_update()
+            .filter(orphaned_q(), pk=file_id)
+            .exclude(attached_q())
+            .first()
+        )
         if file is None:
             return False
         version_id = file.s3_version_id

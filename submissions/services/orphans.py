@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_event
+from core.bulk import bulk_insert
 from core.errors import ApplicationError
 from filesharing.models import File
 from filesharing.selectors import orphaned_q
@@ -49,17 +50,20 @@ def orphaned_files_report(
     now = now or timezone.now()
     cleanup = settings.ORPHAN_CLEANUP_ENABLED if cleanup is None else cleanup
     marked = _marked_on_previous_run() if cleanup else set()
+    # Served by the index on orphan candidates; only the columns a row keeps are read.
     orphans = (
         File.objects.filter(orphaned_q(now=now))
         .select_related("group", "uploader")
+        .only(*_FILE_COLUMNS)
         .order_by("group__name", "name", "version", "pk")
     )
     with transaction.atomic():
         report = OrphanedFileReport.objects.create(retention_days=settings.ORPHAN_RETENTION.days)
         rows = [
-            _row(report, file, _action(file, cleanup=cleanup, marked=marked)) for file in orphans
+            _row(report, file, _action(file, cleanup=cleanup, marked=marked))
+            for file in orphans.iterator(chunk_size=5000)
         ]
-        OrphanedFile.objects.bulk_create(rows)
+        bulk_insert(rows)
         report.file_count = len(rows)
         report.total_bytes = sum(row.size or 0 for row in rows)
         report.save(update_fields=["file_count", "total_bytes"])
@@ -73,6 +77,20 @@ def orphaned_files_report(
     report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
     report.save(update_fields=["removed_count", "mailed_to"])
     return report
+
+
+_FILE_COLUMNS = (
+    "id",
+    "group__id",
+    "group__name",
+    "uploader__id",
+    "uploader__username",
+    "name",
+    "version",
+    "size",
+    "sha256",
+    "verified_at",
+)
 
 
 def _marked_on_previous_run() -> set[str]:
@@ -113,7 +131,9 @@ def _remove(rows: list[OrphanedFile]) -> int:
             if file_remove_orphaned(file_id=row.file_id):
                 removed += 1
             else:
-                OrphanedFile.objects.filter(pk=row.pk).update(action=Action.REPORTED)
+                OrphanedFile.objects.filter(report_id=row.report_id, file_id=row.file_id).update(
+                    action=Action.REPORTED
+                )
                 row.action = Action.REPORTED
         except ApplicationError as exc:
             # The row is settled; only the bytes stay behind. Logged for the operators.
@@ -151,12 +171,17 @@ def orphaned_files_report_mail(
     for row in rows:
         by_group[row.group_id].append(row)
     mailed: list[str] = []
-    for group in Group.objects.filter(pk__in=by_group).order_by("name"):
-        recipients = sorted(
-            Membership.objects.filter(group=group, role=Membership.Role.ADMIN, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
+    admins: dict[int, list[str]] = defaultdict(list)
+    for group_id, email in (
+        Membership.objects.filter(
+            group_id__in=list(by_group), role=Membership.Role.ADMIN, user__is_active=True
         )
+        .exclude(user__email="")
+        .values_list("group_id", "user__email")
+    ):
+        admins[group_id].append(email)
+    for group in Group.objects.filter(pk__in=list(by_group)).order_by("name"):
+        recipients = sorted(admins[group.pk])
         if not recipients:
             continue
         message = EmailMessage(

@@ -302,6 +302,7 @@ class Seeder:
             "released_at",
             "deleted_at",
             "is_latest",
+            "attachment_count",
         ]
         started = self.now - timedelta(days=365)
         step = timedelta(days=360) / max(1, self.scale.files)
@@ -363,6 +364,7 @@ class Seeder:
                         released_at,
                         requested_at + timedelta(days=2) if role == DELETED else None,
                         role != DELETED and newest_live.get(name) == version,
+                        1 if role == ATTACHED else 0,
                     )
 
         count = _copy(File, file_columns, rows())
