@@ -8,7 +8,6 @@ from django.db.models import F, Q
 
 from groups.models import Group
 
-
 UNATTACHED_VERIFIED = Q(
     status="verified", deleted_at__isnull=True, released_at__isnull=True, attachment_count=0
 )

@@ -16,6 +16,7 @@ from submissions.services.pipeline_versions import (
 from submissions.services.release import (
     entries_approve,
     entries_revoke,
+    processed_data_file_ids_to_publish,
     processed_data_publish,
     public_tags_reconcile,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "pipeline_version_bump",
     "pipeline_version_current",
     "pipeline_version_use_newer_if_possible",
+    "processed_data_file_ids_to_publish",
     "processed_data_publish",
     "public_tags_reconcile",
 ]
