@@ -123,7 +123,8 @@ local counter = 0
 request = function()
   counter = counter + 1
   local m = members[(counter % #members) + 1]
-  local headers = {{["Authorization"] = "Bearer " .. m.token, ["Content-Type"] = "application/json"}}
+  local headers = {{["Authorization"] = "Bearer " .. m.token,
+                   ["Content-Type"] = "application/json"}}
   local path = string.gsub("{path}", "{{file}}", m.file)
   if "{method}" == "POST" then
     local body = string.format('{{"groupId": %d, "files": [{files}]}}', m.group)

@@ -20,6 +20,7 @@ from filesharing.s3.checksums import (
     sha256_b64,
     sha256_hex_from_any,
 )
+from filesharing.s3.hashing import ObjectDigests, hash_object_digests
 from filesharing.s3.multipart import (
     MULTIPART_MAX_PART_SIZE,
     MULTIPART_MAX_PARTS,
@@ -39,7 +40,6 @@ from filesharing.s3.multipart import (
 from filesharing.s3.objects import (
     ObjectFacts,
     delete_object_version,
-    hash_object,
     head,
     object_tags,
     set_object_tags,
@@ -76,6 +76,7 @@ __all__ = [
     "STS_MIN_DURATION",
     "CompletedUpload",
     "MultipartUploadGoneError",
+    "ObjectDigests",
     "ObjectFacts",
     "PartFacts",
     "PresignedRequest",
@@ -90,7 +91,7 @@ __all__ = [
     "delete_object_version",
     "delete_object_versions",
     "delete_prefix",
-    "hash_object",
+    "hash_object_digests",
     "hash_object_ranged",
     "head",
     "lifecycle_rules",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,19 +49,6 @@ def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
         content_type=response.get("ContentType", "") or "",
         checksum_sha256=checksum,
     )
-
-
-def hash_object(*, key: str, version_id: str = "", chunk_size: int = 8 * 1024 * 1024) -> str:
-    """Stream an object through SHA-256; used for objects that S3 holds no checksum for."""
-    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
-    digest = hashlib.sha256()
-    with translated_errors("read an object"):
-        body = client().get_object(**kwargs)["Body"]
-        for chunk in body.iter_chunks(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def object_tags(*, key: str, version_id: str = "") -> dict[str, str]:

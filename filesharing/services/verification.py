@@ -74,7 +74,9 @@ def object_sha256(file: File, facts: s3.ObjectFacts) -> str | None:
     if facts.sha256_hex:
         return facts.sha256_hex
     if facts.size <= settings.VERIFY_HASH_MAX_BYTES:
-        return s3.hash_object(key=file.key, version_id=facts.version_id)
+        return s3.hash_object_digests(
+            key=file.key, size=facts.size, version_id=facts.version_id
+        ).sha256_hex
     return None
 
 

@@ -17,7 +17,6 @@ from submissions.models import EntryFile, ProcessedData, SequenceEntry
 from submissions.selectors import entry_displayed_processed, entry_visible_files
 from submissions.services import Claim
 
-
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
