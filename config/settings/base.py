@@ -202,6 +202,9 @@ ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 API_COUNT_LIMIT = env_int("API_COUNT_LIMIT", 1000)
 # Release: files tagged per task; a release of more is split into tasks any worker may take.
 RELEASE_CHUNK_SIZE = env_int("RELEASE_CHUNK_SIZE", 250)
+# Tagging requests each release task keeps in flight; with several worker processes releasing
+# at once, the store sees processes x threads (4 x 4 matches a 16-thread client).
+RELEASE_TAG_THREADS = env_int("RELEASE_TAG_THREADS", 4)
 
 # --- Projects (ArtifactDB upload sessions) --------------------------------------------------
 # `completed_by` is clamped to this range (ArtifactDB: 10 s to 5 days; default 1 day).

@@ -43,6 +43,7 @@ from filesharing.s3.objects import (
     head,
     object_tags,
     set_object_tags,
+    tag_objects,
 )
 from filesharing.s3.presign import (
     PresignedRequest,
@@ -116,5 +117,6 @@ __all__ = [
     "sts_credentials",
     "sts_duration",
     "sts_session_policy",
+    "tag_objects",
     "translated_errors",
 ]

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -61,17 +62,6 @@ def file_publish(
     return File.objects.get(pk=file.pk)
 
 
-def _tag_or_refusal(file: File) -> str | None:
-    """None once tagged; the store's refusal otherwise (an unreachable store raises)."""
-    try:
-        _tag_public(file)
-    except StorageUnavailableError:
-        raise
-    except ApplicationError as exc:
-        return exc.message
-    return None
-
-
 def files_publish(
     *, file_ids: Iterable[uuid.UUID | str], actor: Actor = None, action: str = "file.released"
 ) -> list[str]:
@@ -91,8 +81,13 @@ def files_publish(
             released_at__isnull=True,
         ).only("id", "s3_version_id")
     )
+    refusals = s3.tag_objects(
+        objects=[(file.key, file.s3_version_id) for file in due],
+        tags={PUBLIC_KEY: PUBLIC_VALUE},
+        threads=settings.RELEASE_TAG_THREADS,
+    )
     tagged = []
-    for file, refusal in zip(due, s3_map(_tag_or_refusal, due), strict=True):
+    for file, refusal in zip(due, refusals, strict=True):
         if refusal is None:
             tagged.append(file.pk)
         else:
