@@ -208,7 +208,8 @@ def report(results: dict[tuple[str, str], list[WrkResult]], args: argparse.Names
             )
         small = statistics.median(r.p99_ms for r in results[(name, "10k")])
         large = statistics.median(r.p99_ms for r in results[(name, "1M")])
-        print(f"{name:<20} p99 1M / p99 10k (medians): {large / small:.2f}")
+        ratio = f"{large / small:.2f}" if small and large else "n/a (a run completed nothing)"
+        print(f"{name:<20} p99 1M / p99 10k (medians): {ratio}")
 
 
 if __name__ == "__main__":
