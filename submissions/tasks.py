@@ -8,9 +8,11 @@ from django.conf import settings
 from core.errors import StorageUnavailableError
 from filesharing.services.release import file_id_chunks
 from filesharing.tasks import publish_files_task
+from submissions.models import OrphanedFileReport
 from submissions.services import (
     entries_reset_stale_processing,
     orphaned_files_report,
+    orphaned_files_report_mail_all,
     processed_data_file_ids_to_publish,
     public_tags_reconcile,
 )
@@ -40,7 +42,18 @@ def reconcile_public_tags_task() -> dict[str, Any]:
 
 @shared_task
 def report_orphaned_files_task() -> int:
-    return orphaned_files_report().pk
+    """The report, then its mails in a task of their own (one per group would be many)."""
+    report = orphaned_files_report(mail=False)
+    mail_orphaned_files_report_task.delay(report.pk)
+    return report.pk
+
+
+@shared_task
+def mail_orphaned_files_report_task(report_id: int) -> int:
+    report = OrphanedFileReport.objects.get(pk=report_id)
+    if report.mailed_to:
+        return 0  # mailed already: running twice sends nothing twice
+    return len(orphaned_files_report_mail_all(report=report))
 
 
 @shared_task

@@ -1,6 +1,10 @@
 """Every write to sequence entries goes through these functions."""
 
-from submissions.services.orphans import orphaned_files_csv, orphaned_files_report
+from submissions.services.orphans import (
+    orphaned_files_csv,
+    orphaned_files_report,
+    orphaned_files_report_mail_all,
+)
 from submissions.services.pipeline import (
     Claim,
     ProcessedResult,
@@ -34,6 +38,7 @@ __all__ = [
     "entries_submit",
     "orphaned_files_csv",
     "orphaned_files_report",
+    "orphaned_files_report_mail_all",
     "pipeline_version_bump",
     "pipeline_version_current",
     "pipeline_version_use_newer_if_possible",

@@ -16,11 +16,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Count, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.audit import audit_event
-from core.bulk import bulk_insert
 from core.errors import ApplicationError
 from filesharing.models import File
 from filesharing.selectors import orphaned_q
@@ -44,28 +45,19 @@ CSV_COLUMNS = [
 
 
 def orphaned_files_report(
-    *, now: datetime | None = None, cleanup: bool | None = None
+    *, now: datetime | None = None, cleanup: bool | None = None, mail: bool = True
 ) -> OrphanedFileReport:
-    """Find, record, optionally clean up, and mail. Each run makes one report."""
+    """Find, record, optionally clean up, and (with `mail`) mail. Each run makes one report.
+    Without `mail` the caller mails later (`orphaned_files_report_mail_all`): the report task
+    leaves the mails to a task of their own."""
     now = now or timezone.now()
     cleanup = settings.ORPHAN_CLEANUP_ENABLED if cleanup is None else cleanup
     marked = _marked_on_previous_run() if cleanup else set()
-    # Served by the index on orphan candidates; only the columns a row keeps are read.
-    orphans = (
-        File.objects.filter(orphaned_q(now=now))
-        .select_related("group", "uploader")
-        .only(*_FILE_COLUMNS)
-        .order_by("group__name", "name", "version", "pk")
-    )
     with transaction.atomic():
         report = OrphanedFileReport.objects.create(retention_days=settings.ORPHAN_RETENTION.days)
-        rows = [
-            _row(report, file, _action(file, cleanup=cleanup, marked=marked))
-            for file in orphans.iterator(chunk_size=5000)
-        ]
-        bulk_insert(rows)
-        report.file_count = len(rows)
-        report.total_bytes = sum(row.size or 0 for row in rows)
+        _record_rows(report=report, now=now, cleanup=cleanup, marked=marked)
+        totals = report.rows.aggregate(files=Count("pk"), size=Coalesce(Sum("size"), 0))
+        report.file_count, report.total_bytes = totals["files"], totals["size"]
         report.save(update_fields=["file_count", "total_bytes"])
         audit_event(
             actor=None,
@@ -73,24 +65,65 @@ def orphaned_files_report(
             obj=report,
             details={"files": report.file_count, "bytes": report.total_bytes},
         )
-    report.removed_count = _remove([row for row in rows if row.action == Action.REMOVED])
-    report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
-    report.save(update_fields=["removed_count", "mailed_to"])
+    report.removed_count = _remove(list(report.rows.filter(action=Action.REMOVED)))
+    report.save(update_fields=["removed_count"])
+    if mail:
+        orphaned_files_report_mail_all(report=report)
     return report
 
 
-_FILE_COLUMNS = (
-    "id",
-    "group__id",
-    "group__name",
-    "uploader__id",
-    "uploader__username",
-    "name",
-    "version",
-    "size",
-    "sha256",
-    "verified_at",
-)
+def orphaned_files_report_mail_all(*, report: OrphanedFileReport) -> list[str]:
+    """Mail each group's admins their part of the report; records and answers the recipients."""
+    rows = list(report.rows.select_related("group").order_by("group__name", "name", "version"))
+    report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
+    report.save(update_fields=["mailed_to"])
+    return list(report.mailed_to)
+
+
+def _record_rows(
+    *, report: OrphanedFileReport, now: datetime, cleanup: bool, marked: set[str]
+) -> None:
+    """One INSERT … SELECT: the orphans (found through the index on orphan candidates) become
+    the report's rows inside the database, without a model instance per file."""
+    if not cleanup:
+        action: Value | Case = Value(Action.REPORTED)
+    else:
+        action = Case(
+            When(pk__in=list(marked), then=Value(Action.REMOVED)), default=Value(Action.MARKED)
+        )
+    orphans = File.objects.filter(orphaned_q(now=now)).values_list(
+        Value(report.pk),
+        "id",
+        "group_id",
+        "name",
+        "version",
+        "size",
+        "sha256",
+        Coalesce("uploader__username", Value("")),
+        "verified_at",
+        action,
+    )
+    select, params = orphans.query.sql_with_params()
+    columns = ", ".join(
+        OrphanedFile._meta.get_field(name).column
+        for name in (
+            "report",
+            "file",
+            "group",
+            "name",
+            "version",
+            "size",
+            "sha256",
+            "uploader",
+            "verified_at",
+            "action",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OrphanedFile._meta.db_table} ({columns}) {select}",
+            params,
+        )
 
 
 def _marked_on_previous_run() -> set[str]:
@@ -101,27 +134,6 @@ def _marked_on_previous_run() -> set[str]:
         str(pk)
         for pk in previous.rows.filter(action=Action.MARKED).values_list("file_id", flat=True)
     }
-
-
-def _action(file: File, *, cleanup: bool, marked: set[str]) -> str:
-    if not cleanup:
-        return Action.REPORTED
-    return Action.REMOVED if str(file.pk) in marked else Action.MARKED
-
-
-def _row(report: OrphanedFileReport, file: File, action: str) -> OrphanedFile:
-    return OrphanedFile(
-        report=report,
-        file=file,
-        group=file.group,
-        name=file.name,
-        version=file.version,
-        size=file.size,
-        sha256=file.sha256,
-        uploader=file.uploader.get_username() if file.uploader else "",
-        verified_at=file.verified_at,
-        action=action,
-    )
 
 
 def _remove(rows: list[OrphanedFile]) -> int:
