@@ -61,6 +61,7 @@ class File(models.Model):
             models.Index(fields=["group", "name", "version"]),
             models.Index(fields=["status", "upload_deadline"]),
             # Listings walk these in their order and stop at the page: flat in the table's size.
+            models.Index(F("upload_requested_at").desc(), name="file_recent"),
             models.Index(
                 F("upload_requested_at").desc(),
                 "name",

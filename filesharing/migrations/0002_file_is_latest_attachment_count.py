@@ -42,6 +42,10 @@ class Migration(migrations.Migration):
         migrations.RunSQL(sql=BACKFILL, reverse_sql=migrations.RunSQL.noop),
         migrations.AddIndex(
             model_name='file',
+            index=models.Index(models.OrderBy(models.F('upload_requested_at'), descending=True), name='file_recent'),
+        ),
+        migrations.AddIndex(
+            model_name='file',
             index=models.Index(models.OrderBy(models.F('upload_requested_at'), descending=True), models.F('name'), models.OrderBy(models.F('version'), descending=True), condition=models.Q(('is_latest', True)), name='file_latest_recent'),
         ),
         migrations.AddIndex(
