@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -52,7 +52,8 @@ class BoundedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return bounded_count(self.object_list, limit=settings.API_COUNT_LIMIT)[0]
+        rows = cast(QuerySet[Any], self.object_list)
+        return bounded_count(rows, limit=settings.API_COUNT_LIMIT)[0]
 
 
 @admin.register(File)

@@ -68,7 +68,7 @@ def hash_object_digests(
             sha256.update(data)
             md5.update(data)
             data.release()
-            start = next(following, None)
-            if start is not None:  # the buffer is free again: the next range goes into it
-                window.append((pool.submit(fetch, start, buffer), buffer))
+            upcoming = next(following, None)
+            if upcoming is not None:  # the buffer is free again: the next range goes into it
+                window.append((pool.submit(fetch, upcoming, buffer), buffer))
     return ObjectDigests(sha256_hex=sha256.hexdigest(), md5_hex=md5.hexdigest(), size=size)

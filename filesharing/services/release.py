@@ -170,9 +170,9 @@ def files_reconcile_public_tags(*, due: QuerySet[File], actor: Actor = None) -> 
         released_at__isnull=True, deleted_at__isnull=True, status=File.Status.VERIFIED
     )
     ids = list(unfinished.order_by("pk").values_list("pk", flat=True))
-    for chunk in file_id_chunks(ids, _CHUNK):
+    for id_chunk in file_id_chunks(ids, _CHUNK):
         report.released += files_publish(
-            file_ids=chunk, actor=actor, action="file.release_repaired"
+            file_ids=id_chunk, actor=actor, action="file.release_repaired"
         )
 
     # A due file a concurrent release is tagging right now must not lose its tag here.

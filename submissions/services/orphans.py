@@ -104,20 +104,8 @@ def _record_rows(
         action,
     )
     select, params = orphans.query.sql_with_params()
-    columns = ", ".join(
-        OrphanedFile._meta.get_field(name).column
-        for name in (
-            "report",
-            "file",
-            "group",
-            "name",
-            "version",
-            "size",
-            "sha256",
-            "uploader",
-            "verified_at",
-            "action",
-        )
+    columns = (
+        "report_id, file_id, group_id, name, version, size, sha256, uploader, verified_at, action"
     )
     with connection.cursor() as cursor:
         cursor.execute(

@@ -427,13 +427,28 @@ class Command(BaseCommand):
                 "entries": seeder.entries(),
             }
             counts["files"], counts["attachments"] = seeder.files()
-            for model in (get_user_model(), Group, Membership, Accession, SequenceEntry):
-                _reset_sequence(model)
-            for model in (ProcessedData, EntryFile):
+            sequenced: tuple[Any, ...] = (
+                get_user_model(),
+                Group,
+                Membership,
+                Accession,
+                SequenceEntry,
+                ProcessedData,
+                EntryFile,
+            )
+            for model in sequenced:
                 _reset_sequence(model)
         with connection.cursor() as cursor:
-            for model in (File, EntryFile, SequenceEntry, ProcessedData, Membership, Group):
-                cursor.execute(f"ANALYZE {model._meta.db_table}")
+            analysed: tuple[Any, ...] = (
+                File,
+                EntryFile,
+                SequenceEntry,
+                ProcessedData,
+                Membership,
+                Group,
+            )
+            for table_model in analysed:
+                cursor.execute(f"ANALYZE {table_model._meta.db_table}")
             cursor.execute(f"ANALYZE {get_user_model()._meta.db_table}")
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{count:,} {name}" for name, count in counts.items())
