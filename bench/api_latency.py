@@ -23,14 +23,22 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.servers import ROOT, WrkResult, gunicorn, s3_endpoint, server_env, spread, wrk
+from bench.servers import (
+    ROOT,
+    WrkResult,
+    gunicorn,
+    run_json,
+    s3_endpoint,
+    server_env,
+    spread,
+    wrk,
+)
 
 TARGETS = {
     "files": ("GET", "/api/files/"),
@@ -94,15 +102,7 @@ def prepare() -> None:
 
 def members_of(database_url: str) -> list[dict[str, str]]:
     env = {**server_env(database_url), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.api_latency", "--prepare"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout
-    return list(json.loads(output.strip().splitlines()[-1]))
+    return list(run_json("bench.api_latency", ["--prepare"], env))
 
 
 def lua_script(members: list[dict[str, str]], method: str, path: str, directory: Path) -> Path:

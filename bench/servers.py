@@ -4,6 +4,7 @@ workers, production settings), a bare WSGI app on the same gunicorn, and wrk's f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -17,21 +18,22 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_WORKERS = 4
 
 
 @contextlib.contextmanager
-def s3_endpoint() -> Iterator[str]:
-    """S3_ENDPOINT_URL if set, else an emulator of the benchmark's own."""
+def s3_endpoint(state: str = "bench-s3") -> Iterator[str]:
+    """S3_ENDPOINT_URL if set, else an emulator of the benchmark's own (its state under var/)."""
     if os.environ.get("S3_ENDPOINT_URL"):
         yield os.environ["S3_ENDPOINT_URL"]
         return
     from devtools.s3_emulator import ensure_venv, start_emulator
 
     ensure_venv(ROOT)
-    with start_emulator(ROOT, ROOT / "var" / "bench-s3") as emulator:
+    with start_emulator(ROOT, ROOT / "var" / state) as emulator:
         os.environ["S3_ENDPOINT_URL"] = emulator.endpoint_url
         yield emulator.endpoint_url
 
@@ -53,6 +55,19 @@ def server_env(database_url: str) -> dict[str, str]:
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY", "test"),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
+
+
+def run_json(module: str, arguments: list[str], env: dict[str, str]) -> Any:
+    """Run `python -m module arguments` and answer the JSON of its last line of output."""
+    output = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 @dataclass

@@ -14,14 +14,13 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, s3_endpoint, server_env, spread
+from bench.servers import ROOT, run_json, s3_endpoint, server_env, spread
 
 MIB = 1024 * 1024
 KEY = "bench/verify-memory"
@@ -101,16 +100,14 @@ def run_child(kind: str, size: int, version_id: str) -> dict[str, Any]:
         **server_env(os.environ.get("DATABASE_URL", "")),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.verify_memory", "--child", kind, "--size", str(size)]
-        + (["--version-id", version_id] if version_id else []),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    arguments = ["--child", kind, "--size", str(size)]
+    return dict(
+        run_json(
+            "bench.verify_memory",
+            arguments + (["--version-id", version_id] if version_id else []),
+            env,
+        )
+    )
 
 
 def main() -> int:
