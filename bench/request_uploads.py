@@ -1,7 +1,10 @@
-"""Server time of POST /api/files/request-uploads for 1,000 declared files, beside 1,000 bare
-boto3 generate_presigned_url calls, in one run against PostgreSQL and the S3 emulator.
+"""request-uploads for 1,000 declared files beside 1,000 bare boto3 generate_presigned_url
+calls, interleaved in one run against PostgreSQL and the S3 emulator: the server's time
+in-process (Django's test client) and end to end over HTTP through gunicorn as production runs
+it (4 sync workers, production settings). Every call declares the same 1,000 names, so each
+adds a version of every name: the first and last calls show whether the cost stays flat.
 
-    .venv/bin/python -m bench.request_uploads [--calls 7] [--files 1000]
+    .venv/bin/python -m bench.request_uploads [--rounds 5] [--files 1000]
 
 Starts the S3 emulator unless S3_ENDPOINT_URL is set; uses the database `seqvault_bench`
 (DATABASE_URL overrides it), which it migrates and fills with throwaway rows.
@@ -10,29 +13,15 @@ Starts the S3 emulator unless S3_ENDPOINT_URL is set; uses the database `seqvaul
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def s3_endpoint() -> Iterator[None]:
-    if os.environ.get("S3_ENDPOINT_URL"):
-        yield
-        return
-    from devtools.s3_emulator import ensure_venv, start_emulator
-
-    ensure_venv(ROOT)
-    with start_emulator(ROOT, ROOT / "var" / "bench-s3") as emulator:
-        os.environ["S3_ENDPOINT_URL"] = emulator.endpoint_url
-        yield
 
 
 def configure_django() -> None:
@@ -55,9 +44,7 @@ def configure_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def time_request_uploads(calls: int, files: int) -> list[float]:
-    from django.test import Client
-
+def bench_group() -> tuple[Any, str]:
     from accounts.services import token_create
     from filesharing import s3
     from groups.services import group_create
@@ -66,63 +53,114 @@ def time_request_uploads(calls: int, files: int) -> list[float]:
     s3.bucket_setup(web_origins=[])
     user = UserFactory()
     group = group_create(user=user, name=f"bench-{time.time_ns()}")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token_create(user=user).raw}")
-    timings = []
-    for call in range(calls + 1):
-        specs = [
+    return group, token_create(user=user).raw
+
+
+def body(group_id: int, files: int, call: int) -> dict[str, Any]:
+    """The same names every call (a new version of each), other content each time."""
+    return {
+        "groupId": group_id,
+        "files": [
             {
-                "name": f"run{call}_{i}.fastq.gz",
+                "name": f"run_{i}.fastq.gz",
                 "size": 10**9 + i,
                 "sha256": hashlib.sha256(f"{call}-{i}".encode()).hexdigest(),
             }
             for i in range(files)
-        ]
-        body = {"groupId": group.pk, "files": specs}
+        ],
+    }
+
+
+class InProcess:
+    def __init__(self, group: Any, token: str) -> None:
+        from django.test import Client
+
+        self.group, self.client = group, Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def __call__(self, files: int, call: int) -> float:
+        payload = body(self.group.pk, files, call)
         started = time.perf_counter()
-        response = client.post("/api/files/request-uploads", body, content_type="application/json")
+        response = self.client.post(
+            "/api/files/request-uploads", payload, content_type="application/json"
+        )
         elapsed = time.perf_counter() - started
         assert response.status_code == 200, response.content[:500]
         assert len(response.json()) == files
-        if call:  # the first call warms connections and caches
-            timings.append(elapsed)
-    return timings
+        return elapsed
 
 
-def time_bare_boto3(files: int, rounds: int) -> list[float]:
+class OverHttp:
+    def __init__(self, url: str, group: Any, token: str) -> None:
+        import requests
+
+        self.url, self.group = url, group
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __call__(self, files: int, call: int) -> float:
+        payload = body(self.group.pk, files, call)
+        started = time.perf_counter()
+        response = self.session.post(f"{self.url}/api/files/request-uploads", json=payload)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text[:500]
+        assert len(response.json()) == files
+        return elapsed
+
+
+def bare_boto3(files: int) -> float:
     from filesharing import s3
 
     client, bucket = s3.client(), s3.bucket()
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for i in range(files):
-            client.generate_presigned_url(
-                "put_object", Params={"Bucket": bucket, "Key": f"files/{i}"}, ExpiresIn=1800
-            )
-        timings.append(time.perf_counter() - started)
-    return timings
+    started = time.perf_counter()
+    for i in range(files):
+        client.generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": f"files/{i}"}, ExpiresIn=1800
+        )
+    return time.perf_counter() - started
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from bench.servers import gunicorn, s3_endpoint, server_env, spread
+
+    times: dict[str, list[float]] = {"in-process": [], "http": [], "boto3": []}
     with s3_endpoint():
         configure_django()
-        ours = statistics.median(time_request_uploads(args.calls, args.files))
-        boto = statistics.median(time_bare_boto3(args.files, args.calls))
-    per_ours, per_boto = ours / args.files * 1e6, boto / args.files * 1e6
-    print(
-        f"request-uploads, {args.files} declared files: median {ours * 1000:.1f} ms "
-        f"({per_ours:.0f} µs a file, {args.calls} calls)"
-    )
-    print(
-        f"bare boto3 generate_presigned_url x{args.files}: median {boto * 1000:.1f} ms "
-        f"({per_boto:.0f} µs a URL)"
-    )
-    print(f"ratio request-uploads / bare boto3: {ours / boto:.2f}")
+        group, token = bench_group()
+        env = server_env(os.environ["DATABASE_URL"])
+        with gunicorn(
+            "request-uploads", "config.wsgi:application", env, ROOT / "var" / "bench-logs"
+        ) as server:
+            ours, http = InProcess(group, token), OverHttp(server.url, group, token)
+            ours(args.files, 0)  # warm connections, caches and the signer
+            http(args.files, 1)
+            bare_boto3(args.files)
+            for round_number in range(args.rounds):
+                call = 2 + 2 * round_number
+                times["boto3"].append(bare_boto3(args.files))
+                times["in-process"].append(ours(args.files, call))
+                times["http"].append(http(args.files, call + 1))
+                print(
+                    f"round {round_number + 1}: boto3 {times['boto3'][-1] * 1000:.1f} ms, "
+                    f"in-process {times['in-process'][-1] * 1000:.1f} ms (version {call + 1}), "
+                    f"HTTP {times['http'][-1] * 1000:.1f} ms (version {call + 2})",
+                    flush=True,
+                )
+    print(f"\n{args.files} declared files, {args.rounds} rounds, ms min/median/max")
+    for name, values in times.items():
+        print(f"{name:<11} {spread([v * 1000 for v in values])}")
+    boto = statistics.median(times["boto3"])
+    for name in ("in-process", "http"):
+        print(f"ratio {name} / bare boto3 (medians): {statistics.median(times[name]) / boto:.2f}")
+    half = max(1, args.rounds // 2)
+    for name in ("in-process", "http"):
+        early = statistics.median(times[name][:half])
+        late = statistics.median(times[name][-half:])
+        print(f"{name}: later versions / earlier versions (medians): {late / early:.2f}")
     return 0
 
 

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.servers import free_port, s3_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench-upload"
@@ -81,24 +82,6 @@ def parse_size(text: str) -> int:
     from seqvault_client.sizes import parse_size as parse
 
     return parse(text)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def s3_endpoint() -> Iterator[str]:
-    if os.environ.get("S3_ENDPOINT_URL"):
-        yield os.environ["S3_ENDPOINT_URL"]
-        return
-    from devtools.s3_emulator import ensure_venv, start_emulator
-
-    ensure_venv(ROOT)
-    with start_emulator(ROOT, ROOT / "var" / "bench-upload-s3") as emulator:
-        yield emulator.endpoint_url
 
 
 def server_env(endpoint: str) -> dict[str, str]:
@@ -320,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     size = parse_size(args.size)
     path = test_file(size)
     runs: dict[str, list[Run]] = {name: [] for name in LABELS}
-    with s3_endpoint() as endpoint:
+    with s3_endpoint("bench-upload-s3") as endpoint:
         env = server_env(endpoint)
         token = prepare_database(env)
         with web_server(env) as url:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
+from core.api.pagination import bounded_count
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File, MultipartUpload, StorageCapabilities
@@ -42,8 +46,20 @@ class StateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BoundedCountPaginator(Paginator):
+    """Counts at most API_COUNT_LIMIT rows of a filter: a page of a million files costs what
+    its page costs. Past the limit the admin offers the pages up to it."""
+
+    @cached_property
+    def count(self) -> int:
+        rows = cast(QuerySet[Any], self.object_list)
+        return bounded_count(rows, limit=settings.API_COUNT_LIMIT)[0]
+
+
 @admin.register(File)
 class FileAdmin(admin.ModelAdmin):
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
     list_display = ["id", "name", "version", "group", "status", "size", "released_at", "deleted_at"]
     list_filter = [StateFilter, "status", "group"]
     search_fields = ["=id", "name", "=sha256", "=md5"]

@@ -4,9 +4,13 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from groups.models import Group
+
+UNATTACHED_VERIFIED = Q(
+    status="verified", deleted_at__isnull=True, released_at__isnull=True, attachment_count=0
+)
 
 
 class File(models.Model):
@@ -44,12 +48,73 @@ class File(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The newest live version of its (group, name), or a live unnamed file: what listings show
+    # unless all versions are asked for. Kept by the services that add, delete or restore files
+    # (filesharing.services.latest), so no listing probes for a newer version row by row.
+    is_latest = models.BooleanField(default=False)
+    # How many entry attachments cite the file, kept by a database trigger on the attachments
+    # table (submissions migration 0002), whatever path adds or removes them: orphan reports
+    # find unattached files through an index instead of an anti-join over every attachment.
+    attachment_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-upload_requested_at", "name", "-version"]
         indexes = [
             models.Index(fields=["group", "name", "version"]),
             models.Index(fields=["status", "upload_deadline"]),
+            # Listings walk these in their order and stop at the page: flat in the table's size.
+            models.Index(F("upload_requested_at").desc(), name="file_recent"),
+            models.Index(
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=Q(is_latest=True),
+                name="file_latest_recent",
+            ),
+            models.Index(
+                "group",
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=Q(is_latest=True),
+                name="file_latest_group_recent",
+            ),
+            models.Index(
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=Q(is_latest=True, released_at__isnull=False),
+                name="file_latest_released_recent",
+            ),
+            models.Index(
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=Q(deleted_at__isnull=True),
+                name="file_live_recent",
+            ),
+            models.Index(
+                "group",
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=Q(deleted_at__isnull=True),
+                name="file_live_group_recent",
+            ),
+            # Orphan candidates (verified, live, unreleased, attached nowhere): by age for the
+            # report, in listing order for the admin and the API.
+            models.Index(
+                "verified_at",
+                condition=UNATTACHED_VERIFIED,
+                name="file_orphan_candidates",
+            ),
+            models.Index(
+                F("upload_requested_at").desc(),
+                "name",
+                F("version").desc(),
+                condition=UNATTACHED_VERIFIED,
+                name="file_orphan_candidates_recent",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

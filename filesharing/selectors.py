@@ -15,28 +15,33 @@ from django.utils import timezone
 
 from core.errors import NotFoundError
 from core.types import AnyUser
-from filesharing.models import File, MultipartUpload
-from groups.models import Group
+from filesharing.models import UNATTACHED_VERIFIED, File, MultipartUpload
+from groups.models import Group, Membership
 from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
 
 IN_PROGRESS = (File.Status.REQUESTED, File.Status.UPLOADED)
 
 
 def _readable_groups_filter(user: AnyUser) -> Q | None:
-    """None means every group (curators and the pipeline)."""
+    """None means every group (curators and the pipeline). A subquery of the user's group ids,
+    not a join: a join repeats each file per membership and needs DISTINCT."""
     if user_is_curator(user) or user_is_pipeline(user):
         return None
-    return Q(group__memberships__user_id=user.pk)
+    return Q(group_id__in=Membership.objects.filter(Q(user_id=user.pk)).values("group_id"))
 
 
-def file_queryset_for_user(*, user: AnyUser) -> QuerySet[File]:
+def file_queryset_for_user(*, user: AnyUser, unreleased_only: bool = False) -> QuerySet[File]:
+    """With `unreleased_only`, only unreleased files are wanted: a member's are then those of
+    its groups alone, a condition the group indexes serve (an OR with `released_at` is not)."""
     files = File.objects.select_related("group", "uploader")
     if isinstance(user, AnonymousUser) or not user.is_authenticated:
-        return files.filter(released_at__isnull=False)
+        return files.none() if unreleased_only else files.filter(released_at__isnull=False)
     readable = _readable_groups_filter(user)
     if readable is None:
-        return files
-    return files.filter(readable | Q(released_at__isnull=False)).distinct()
+        return files.filter(released_at__isnull=True) if unreleased_only else files
+    if unreleased_only:
+        return files.filter(readable, released_at__isnull=True)
+    return files.filter(readable | Q(released_at__isnull=False))
 
 
 def file_get_for_user(*, file_id: uuid.UUID | str, user: AnyUser) -> File:
@@ -67,13 +72,10 @@ def attached_q() -> Q:
 
 
 def orphaned_q(*, now: datetime | None = None) -> Q:
-    """Verified, live, older than the retention setting, and attached to nothing."""
+    """Verified, live, older than the retention setting, and attached to nothing (by the
+    attachment count its trigger keeps, which an index on orphan candidates serves)."""
     cutoff = (now or timezone.now()) - settings.ORPHAN_RETENTION
-    condition = Q(status=File.Status.VERIFIED, deleted_at__isnull=True, verified_at__lt=cutoff)
-    attached = _attached(OuterRef("pk"))
-    if attached is not None:
-        condition &= ~Q(attached)
-    return condition
+    return UNATTACHED_VERIFIED & Q(verified_at__lt=cutoff)
 
 
 @dataclass(frozen=True)
@@ -87,25 +89,24 @@ class FileFilters:
 
 
 def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]:
-    files = file_queryset_for_user(user=user).filter(deleted_at__isnull=True)
+    """Served by the indexes on (group?, upload time, name, version) of live or latest files:
+    the rows read follow the page asked for, not the size of the table."""
+    # Orphaned files are attached to nothing, so never released.
+    unreleased_only = filters.released is False or filters.orphaned is True
+    files = file_queryset_for_user(user=user, unreleased_only=unreleased_only)
+    files = files.filter(deleted_at__isnull=True)
     if filters.group_id is not None:
         files = files.filter(group_id=filters.group_id)
     if filters.status:
         files = files.filter(status=filters.status)
     if filters.name:
         files = files.filter(name=filters.name)
-    if filters.released is not None:
-        files = files.filter(released_at__isnull=not filters.released)
+    if filters.released:
+        files = files.filter(released_at__isnull=False)
     if filters.orphaned is not None:
         files = files.filter(orphaned_q()) if filters.orphaned else files.exclude(orphaned_q())
     if not filters.all_versions:
-        newer = File.objects.filter(
-            group_id=OuterRef("group_id"),
-            name=OuterRef("name"),
-            version__gt=OuterRef("version"),
-            deleted_at__isnull=True,
-        ).exclude(name="")
-        files = files.exclude(Exists(newer))
+        files = files.filter(is_latest=True)
     return files.order_by("-upload_requested_at", "name", "-version")
 
 

@@ -9,6 +9,7 @@ from filesharing.services.multipart import (
     multipart_upload_verify,
     multipart_uploads_cleanup,
 )
+from filesharing.services.release import files_publish
 
 
 @shared_task(
@@ -28,6 +29,17 @@ def verify_unconfirmed_files_task() -> int:
     for file_id in file_ids:
         verify_file_task.delay(file_id)
     return len(file_ids)
+
+
+@shared_task(
+    autoretry_for=(StorageUnavailableError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def publish_files_task(file_ids: list[str]) -> int:
+    """Tag one chunk of files public and mark them released; answers how many were released."""
+    return len(files_publish(file_ids=file_ids))
 
 
 # --- multipart uploads ----------------------------------------------------------------------

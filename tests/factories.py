@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from filesharing.models import File
+from filesharing.services.latest import files_refresh_latest
 from groups.models import Group, Membership
 from submissions.models import ProcessedData, SequenceEntry
 
@@ -48,6 +50,13 @@ class FileFactory(factory.django.DjangoModelFactory):
     uploader = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"reads_{n}.fastq")
     upload_deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+
+    @factory.post_generation
+    def latest_flag(obj: File, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """Rows made here skip the services, so the latest-version flag is set as they would."""
+        if create:
+            files_refresh_latest(files=[obj])
+            obj.refresh_from_db(fields=["is_latest"])
 
 
 def processed_entry(

@@ -229,6 +229,14 @@ S3_PARALLEL_REQUESTS = env_int("S3_PARALLEL_REQUESTS", 16)
 # Orphaned files are reported daily; with cleanup on, a file reported (marked) on one run and
 # still attached to nothing on the next is removed from S3.
 ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
+# Lists count their rows up to this many (and as far as the page asked for); beyond it the
+# count says so (`countExact: false`) rather than scanning every row the caller may see.
+API_COUNT_LIMIT = env_int("API_COUNT_LIMIT", 1000)
+# Release: files tagged per task; a release of more is split into tasks any worker may take.
+RELEASE_CHUNK_SIZE = env_int("RELEASE_CHUNK_SIZE", 250)
+# Tagging requests each release task keeps in flight; with several worker processes releasing
+# at once, the store sees processes x threads (4 x 4 matches a 16-thread client).
+RELEASE_TAG_THREADS = env_int("RELEASE_TAG_THREADS", 4)
 
 # Submission files (metadata TSV, FASTA, fileMapping; plain, gzip or zstd) are read as streams
 # within these limits, each refused with 413 and its own code (docs/entries.md, "Limits"): the

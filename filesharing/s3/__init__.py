@@ -28,6 +28,7 @@ from filesharing.s3.checksums import (
     sha256_b64,
     sha256_hex_from_any,
 )
+from filesharing.s3.hashing import ObjectDigests, hash_object_digests
 from filesharing.s3.inventory import stored_versions
 from filesharing.s3.multipart import (
     MULTIPART_MAX_PART_SIZE,
@@ -35,7 +36,6 @@ from filesharing.s3.multipart import (
     MULTIPART_MIN_PART_SIZE,
     CompletedUpload,
     MultipartUploadGoneError,
-    ObjectDigests,
     PartFacts,
     composite_sha256,
     hash_object_ranged,
@@ -44,16 +44,15 @@ from filesharing.s3.multipart import (
     multipart_create,
     multipart_list_parts,
     object_checksum_sha256,
-    object_digests,
     presign_upload_part,
 )
 from filesharing.s3.objects import (
     ObjectFacts,
     delete_object_version,
-    hash_object,
     head,
     object_tags,
     set_object_tags,
+    tag_objects,
 )
 from filesharing.s3.presign import (
     UPLOAD_GUARD_HEADERS,
@@ -113,7 +112,7 @@ __all__ = [
     "delete_object_version",
     "delete_object_versions",
     "delete_prefix",
-    "hash_object",
+    "hash_object_digests",
     "hash_object_ranged",
     "head",
     "lifecycle_rules",
@@ -127,7 +126,6 @@ __all__ = [
     "multipart_create",
     "multipart_list_parts",
     "object_checksum_sha256",
-    "object_digests",
     "object_tags",
     "presign_get",
     "presign_put",
@@ -147,5 +145,6 @@ __all__ = [
     "sts_credentials",
     "sts_duration",
     "sts_session_policy",
+    "tag_objects",
     "translated_errors",
 ]

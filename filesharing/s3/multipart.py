@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +13,7 @@ from botocore.exceptions import ClientError
 from core.errors import ApplicationError
 from filesharing.s3.base import bucket, client, translated_errors
 from filesharing.s3.checksums import md5_b64, sha256_b64, sha256_hex_from_any
+from filesharing.s3.hashing import HASH_CHUNK_SIZE, HASH_STREAMS, hash_object_digests
 from filesharing.s3.objects import head
 from filesharing.s3.presign import PresignedRequest, signer
 
@@ -196,60 +195,18 @@ def multipart_abort(*, key: str, upload_id: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ObjectDigests:
-    sha256: str
-    md5: str
-
-
 def hash_object_ranged(
     *,
     key: str,
     size: int,
     version_id: str = "",
-    chunk_size: int = 16 * 1024 * 1024,
-    streams: int = 8,
+    chunk_size: int = HASH_CHUNK_SIZE,
+    streams: int = HASH_STREAMS,
 ) -> str:
-    """SHA-256 of a large object (see `object_digests`)."""
-    return object_digests(
+    """SHA-256 of a large object, read back in bounded memory (see s3.hashing)."""
+    return hash_object_digests(
         key=key, size=size, version_id=version_id, chunk_size=chunk_size, streams=streams
-    ).sha256
-
-
-def object_digests(
-    *,
-    key: str,
-    size: int,
-    version_id: str = "",
-    chunk_size: int = 16 * 1024 * 1024,
-    streams: int = 8,
-) -> ObjectDigests:
-    """SHA-256 and MD5 of an object in one pass: ranges are fetched by `streams` parallel GETs
-    (one S3 stream gives ~100 MB/s) and hashed in order; at most `streams` chunks are held in
-    memory."""
-    s3, name = client(), bucket()
-
-    def fetch(start: int) -> bytes:
-        kwargs: dict[str, Any] = {
-            "Bucket": name,
-            "Key": key,
-            "Range": f"bytes={start}-{min(size, start + chunk_size) - 1}",
-        }
-        if version_id:
-            kwargs["VersionId"] = version_id
-        return bytes(s3.get_object(**kwargs)["Body"].read())
-
-    digest, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    starts = iter(range(0, size, chunk_size))
-    with translated_errors("read an object"), ThreadPoolExecutor(streams) as pool:
-        window = [pool.submit(fetch, start) for start in islice(starts, streams)]
-        while window:
-            data = window.pop(0).result()
-            for start in islice(starts, 1):
-                window.append(pool.submit(fetch, start))
-            digest.update(data)
-            md5.update(data)
-    return ObjectDigests(sha256=digest.hexdigest(), md5=md5.hexdigest())
+    ).sha256_hex
 
 
 def object_checksum_sha256(*, key: str, version_id: str = "") -> str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from core.errors import ApplicationError, StorageUnavailableError
 from filesharing.s3.base import bucket, client, is_not_found, translated_errors
 from filesharing.s3.checksums import sha256_hex_from_any
 
@@ -52,19 +53,6 @@ def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
     )
 
 
-def hash_object(*, key: str, version_id: str = "", chunk_size: int = 8 * 1024 * 1024) -> str:
-    """Stream an object through SHA-256; used for objects that S3 holds no checksum for."""
-    kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
-    digest = hashlib.sha256()
-    with translated_errors("read an object"):
-        body = client().get_object(**kwargs)["Body"]
-        for chunk in body.iter_chunks(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def object_tags(*, key: str, version_id: str = "") -> dict[str, str]:
     kwargs: dict[str, Any] = {"Bucket": bucket(), "Key": key}
     if version_id:
@@ -84,6 +72,36 @@ def set_object_tags(*, key: str, tags: Mapping[str, str], version_id: str = "") 
         kwargs["VersionId"] = version_id
     with translated_errors("tag an object"):
         client().put_object_tagging(**kwargs)
+
+
+def tag_objects(
+    *, objects: Sequence[tuple[str, str]], tags: Mapping[str, str], threads: int = 16
+) -> list[str | None]:
+    """Set the same tag set on many (key, version_id) objects, one PUT each, `threads` at once
+    through one client (boto3 clients are thread-safe; a client per thread would cost a
+    session each). Answers, in order, None for each object tagged or the store's refusal;
+    an unreachable store raises StorageUnavailableError."""
+    s3, name = client(), bucket()
+    tagging: Any = {"TagSet": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+
+    def tag(item: tuple[str, str]) -> str | None:
+        key, version_id = item
+        kwargs: dict[str, Any] = {"Bucket": name, "Key": key, "Tagging": tagging}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        try:
+            with translated_errors("tag an object"):
+                s3.put_object_tagging(**kwargs)
+        except StorageUnavailableError:
+            raise
+        except ApplicationError as exc:
+            return exc.message
+        return None
+
+    if len(objects) <= 1:
+        return [tag(item) for item in objects]
+    with ThreadPoolExecutor(min(threads, len(objects))) as pool:
+        return list(pool.map(tag, objects))
 
 
 def delete_object_version(*, key: str, version_id: str) -> None:

@@ -11,6 +11,7 @@ from core.audit import Actor, audit_event
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File
+from filesharing.services.latest import files_refresh_latest, groups_lock
 from groups.permissions import user_is_curator, user_is_group_admin
 
 
@@ -85,11 +86,14 @@ def file_soft_delete(*, file: File, actor: Actor) -> File:
             "file_released", f"File {file.id} is released; released files stay public.", status=409
         )
     with transaction.atomic():
+        groups_lock([file.group_id])
         locked = File.objects.select_for_update().get(pk=file.pk)
         if locked.deleted_at is not None:
             raise ApplicationError("file_deleted", f"File {file.id} was deleted.", status=409)
         locked.deleted_at = timezone.now()
         locked.save(update_fields=["deleted_at"])
+        files_refresh_latest(files=[locked])
+        locked.refresh_from_db(fields=["is_latest"])
         audit_event(actor=actor, action="file.deleted", obj=locked)
     return locked
 
@@ -98,10 +102,13 @@ def file_restore(*, file: File, actor: Actor) -> File:
     if not user_is_curator(actor):
         raise ApplicationError("not_curator", "Only curators may restore files.", status=403)
     with transaction.atomic():
+        groups_lock([file.group_id])
         locked = File.objects.select_for_update().get(pk=file.pk)
         if locked.deleted_at is None:
             return locked
         locked.deleted_at = None
         locked.save(update_fields=["deleted_at"])
+        files_refresh_latest(files=[locked])
+        locked.refresh_from_db(fields=["is_latest"])
         audit_event(actor=actor, action="file.restored", obj=locked)
     return locked

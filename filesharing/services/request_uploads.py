@@ -12,7 +12,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from core.audit import audit_event, audit_events_bulk
@@ -22,6 +21,7 @@ from filesharing import s3
 from filesharing.models import File
 from filesharing.names import validate_filename
 from filesharing.selectors import group_storage_used
+from filesharing.services.latest import files_supersede, latest_version_numbers
 from filesharing.services.storage import storage_capabilities
 from groups.models import Group
 from groups.permissions import user_can_read_group, user_is_curator, user_is_pipeline
@@ -116,12 +116,7 @@ def group_quota_check(*, group: Group, specs: list[FileSpec], now: datetime) -> 
 
 def _next_versions(*, group: Group, specs: list[FileSpec]) -> list[int]:
     names = [spec.name for spec in specs if spec.name]
-    latest = dict(
-        File.objects.filter(group=group, name__in=names)
-        .values("name")
-        .annotate(latest=Max("version"))
-        .values_list("name", "latest")
-    )
+    latest = latest_version_numbers(group_id=group.pk, names=names)
     return [latest.get(spec.name, 0) + 1 if spec.name else 1 for spec in specs]
 
 
@@ -192,10 +187,12 @@ def file_request_uploads(
                 declared_sha256=spec.sha256 or "",
                 declared_md5=spec.md5 or "",
                 upload_deadline=deadline,
+                is_latest=True,
             )
             for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
         ]
         if files:
+            files_supersede(group_id=group.pk, names=[file.name for file in files])
             bulk_insert(files)
             audit_events_bulk(actor=user, action="file.upload_requested", objects=files)
     created = iter(files)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from core.audit import Actor, audit_event, audit_events_bulk
@@ -21,6 +20,12 @@ from core.bulk import bulk_insert
 from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.selectors import attached_q
+from filesharing.services.latest import (
+    files_refresh_latest,
+    files_supersede,
+    groups_lock,
+    latest_version_numbers,
+)
 from filesharing.services.parallel import s3_map
 from filesharing.services.request_uploads import FileSpec, group_quota_check
 from filesharing.services.storage import storage_capabilities
@@ -59,12 +64,7 @@ def files_reserve(
             specs=[FileSpec(name=s.name, size=s.size, sha256=s.sha256) for s in specs],
             now=now,
         )
-        latest = dict(
-            File.objects.filter(group=group, name__in=[spec.name for spec in specs])
-            .values("name")
-            .annotate(latest=Max("version"))
-            .values_list("name", "latest")
-        )
+        latest = latest_version_numbers(group_id=group.pk, names=[spec.name for spec in specs])
         user = uploader if uploader is not None and uploader.is_authenticated else None
         files = [
             File(
@@ -75,9 +75,11 @@ def files_reserve(
                 declared_size=spec.size,
                 declared_sha256=spec.sha256 or "",
                 upload_deadline=deadline,
+                is_latest=True,
             )
             for spec in specs
         ]
+        files_supersede(group_id=group.pk, names=[spec.name for spec in specs])
         bulk_insert(files)
         audit_events_bulk(actor=actor, action="file.upload_requested", objects=files)
     return files
@@ -153,10 +155,12 @@ def files_expire_unused(
     hidden at once (their open multipart uploads aborted); their bytes stay until
     `file_remove_objects`. Answers the IDs of the files expired."""
     now = timezone.now()
+    file_ids = list(file_ids)
     with transaction.atomic():
+        groups_lock(File.objects.filter(pk__in=file_ids).values_list("group_id", flat=True))
         files = list(
             File.objects.select_for_update()
-            .filter(pk__in=list(file_ids), released_at__isnull=True)
+            .filter(pk__in=file_ids, released_at__isnull=True)
             .exclude(attached_q())
             .exclude(status=File.Status.EXPIRED, deleted_at__isnull=False)
             .order_by("pk")
@@ -167,6 +171,7 @@ def files_expire_unused(
             file.failure_reason = reason
             file.deleted_at = now
         File.objects.bulk_update(files, ["status", "failure_reason", "deleted_at"])
+        files_refresh_latest(files=files)
         audit_events_bulk(
             actor=actor, action="file.expired", objects=files, details={"reason": reason}
         )

@@ -104,8 +104,8 @@ def object_digests(
     unbound = file.declared_size is None and not file.declared_sha256
     must_hash = unbound or capabilities.integrity_path == StorageCapabilities.IntegrityPath.MD5
     if must_hash or facts.size <= settings.VERIFY_HASH_MAX_BYTES:
-        digests = s3.object_digests(key=file.key, size=facts.size, version_id=facts.version_id)
-        return digests.sha256, digests.md5
+        digests = s3.hash_object_digests(key=file.key, size=facts.size, version_id=facts.version_id)
+        return digests.sha256_hex, digests.md5_hex
     return facts.sha256_hex, md5_by_s3
 
 

@@ -18,9 +18,18 @@ from submissions.models import EntryFile, ProcessedData, SequenceEntry
 from submissions.selectors import entry_displayed_processed, entry_visible_files
 from submissions.services import Claim
 
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
 
 def download_url(request: Request, file_id: object) -> str:
-    return request.build_absolute_uri(reverse("file-download", kwargs={"file_id": str(file_id)}))
+    """Resolved once per request: a page of entries names hundreds of files."""
+    template = getattr(request, "_download_url_template", None)
+    if template is None:
+        template = request.build_absolute_uri(
+            reverse("file-download", kwargs={"file_id": _PLACEHOLDER})
+        )
+        request._download_url_template = template  # type: ignore[attr-defined]
+    return str(template).replace(_PLACEHOLDER, str(file_id))
 
 
 def public_url(attachment: EntryFile) -> str | None:

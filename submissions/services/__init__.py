@@ -1,6 +1,10 @@
 """Every write to sequence entries goes through these functions."""
 
-from submissions.services.orphans import orphaned_files_csv, orphaned_files_report
+from submissions.services.orphans import (
+    orphaned_files_csv,
+    orphaned_files_report,
+    orphaned_files_report_mail_all,
+)
 from submissions.services.pipeline import (
     Claim,
     ProcessedResult,
@@ -16,6 +20,7 @@ from submissions.services.pipeline_versions import (
 from submissions.services.release import (
     entries_approve,
     entries_revoke,
+    processed_data_file_ids_to_publish,
     processed_data_publish,
     public_tags_reconcile,
 )
@@ -33,9 +38,11 @@ __all__ = [
     "entries_submit",
     "orphaned_files_csv",
     "orphaned_files_report",
+    "orphaned_files_report_mail_all",
     "pipeline_version_bump",
     "pipeline_version_current",
     "pipeline_version_use_newer_if_possible",
+    "processed_data_file_ids_to_publish",
     "processed_data_publish",
     "public_tags_reconcile",
 ]

@@ -16,7 +16,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Count, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.audit import audit_event
@@ -43,25 +45,19 @@ CSV_COLUMNS = [
 
 
 def orphaned_files_report(
-    *, now: datetime | None = None, cleanup: bool | None = None
+    *, now: datetime | None = None, cleanup: bool | None = None, mail: bool = True
 ) -> OrphanedFileReport:
-    """Find, record, optionally clean up, and mail. Each run makes one report."""
+    """Find, record, optionally clean up, and (with `mail`) mail. Each run makes one report.
+    Without `mail` the caller mails later (`orphaned_files_report_mail_all`): the report task
+    leaves the mails to a task of their own."""
     now = now or timezone.now()
     cleanup = settings.ORPHAN_CLEANUP_ENABLED if cleanup is None else cleanup
     marked = _marked_on_previous_run() if cleanup else set()
-    orphans = (
-        File.objects.filter(orphaned_q(now=now))
-        .select_related("group", "uploader")
-        .order_by("group__name", "name", "version", "pk")
-    )
     with transaction.atomic():
         report = OrphanedFileReport.objects.create(retention_days=settings.ORPHAN_RETENTION.days)
-        rows = [
-            _row(report, file, _action(file, cleanup=cleanup, marked=marked)) for file in orphans
-        ]
-        OrphanedFile.objects.bulk_create(rows)
-        report.file_count = len(rows)
-        report.total_bytes = sum(row.size or 0 for row in rows)
+        _record_rows(report=report, now=now, cleanup=cleanup, marked=marked)
+        totals = report.rows.aggregate(files=Count("pk"), size=Coalesce(Sum("size"), 0))
+        report.file_count, report.total_bytes = totals["files"], totals["size"]
         report.save(update_fields=["file_count", "total_bytes"])
         audit_event(
             actor=None,
@@ -69,10 +65,53 @@ def orphaned_files_report(
             obj=report,
             details={"files": report.file_count, "bytes": report.total_bytes},
         )
-    report.removed_count = _remove([row for row in rows if row.action == Action.REMOVED])
-    report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
-    report.save(update_fields=["removed_count", "mailed_to"])
+    report.removed_count = _remove(list(report.rows.filter(action=Action.REMOVED)))
+    report.save(update_fields=["removed_count"])
+    if mail:
+        orphaned_files_report_mail_all(report=report)
     return report
+
+
+def orphaned_files_report_mail_all(*, report: OrphanedFileReport) -> list[str]:
+    """Mail each group's admins their part of the report; records and answers the recipients."""
+    rows = list(report.rows.select_related("group").order_by("group__name", "name", "version"))
+    report.mailed_to = orphaned_files_report_mail(report=report, rows=rows)
+    report.save(update_fields=["mailed_to"])
+    return list(report.mailed_to)
+
+
+def _record_rows(
+    *, report: OrphanedFileReport, now: datetime, cleanup: bool, marked: set[str]
+) -> None:
+    """One INSERT … SELECT: the orphans (found through the index on orphan candidates) become
+    the report's rows inside the database, without a model instance per file."""
+    if not cleanup:
+        action: Value | Case = Value(Action.REPORTED)
+    else:
+        action = Case(
+            When(pk__in=list(marked), then=Value(Action.REMOVED)), default=Value(Action.MARKED)
+        )
+    orphans = File.objects.filter(orphaned_q(now=now)).values_list(
+        Value(report.pk),
+        "id",
+        "group_id",
+        "name",
+        "version",
+        "size",
+        "sha256",
+        Coalesce("uploader__username", Value("")),
+        "verified_at",
+        action,
+    )
+    select, params = orphans.query.sql_with_params()
+    columns = (
+        "report_id, file_id, group_id, name, version, size, sha256, uploader, verified_at, action"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OrphanedFile._meta.db_table} ({columns}) {select}",
+            params,
+        )
 
 
 def _marked_on_previous_run() -> set[str]:
@@ -85,27 +124,6 @@ def _marked_on_previous_run() -> set[str]:
     }
 
 
-def _action(file: File, *, cleanup: bool, marked: set[str]) -> str:
-    if not cleanup:
-        return Action.REPORTED
-    return Action.REMOVED if str(file.pk) in marked else Action.MARKED
-
-
-def _row(report: OrphanedFileReport, file: File, action: str) -> OrphanedFile:
-    return OrphanedFile(
-        report=report,
-        file=file,
-        group=file.group,
-        name=file.name,
-        version=file.version,
-        size=file.size,
-        sha256=file.sha256,
-        uploader=file.uploader.get_username() if file.uploader else "",
-        verified_at=file.verified_at,
-        action=action,
-    )
-
-
 def _remove(rows: list[OrphanedFile]) -> int:
     removed = 0
     for row in rows:
@@ -113,7 +131,9 @@ def _remove(rows: list[OrphanedFile]) -> int:
             if file_remove_orphaned(file_id=row.file_id):
                 removed += 1
             else:
-                OrphanedFile.objects.filter(pk=row.pk).update(action=Action.REPORTED)
+                OrphanedFile.objects.filter(report_id=row.report_id, file_id=row.file_id).update(
+                    action=Action.REPORTED
+                )
                 row.action = Action.REPORTED
         except ApplicationError as exc:
             # The row is settled; only the bytes stay behind. Logged for the operators.
@@ -151,12 +171,17 @@ def orphaned_files_report_mail(
     for row in rows:
         by_group[row.group_id].append(row)
     mailed: list[str] = []
-    for group in Group.objects.filter(pk__in=by_group).order_by("name"):
-        recipients = sorted(
-            Membership.objects.filter(group=group, role=Membership.Role.ADMIN, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
+    admins: dict[int, list[str]] = defaultdict(list)
+    for group_id, email in (
+        Membership.objects.filter(
+            group_id__in=list(by_group), role=Membership.Role.ADMIN, user__is_active=True
         )
+        .exclude(user__email="")
+        .values_list("group_id", "user__email")
+    ):
+        admins[group_id].append(email)
+    for group in Group.objects.filter(pk__in=list(by_group)).order_by("name"):
+        recipients = sorted(admins[group.pk])
         if not recipients:
             continue
         message = EmailMessage(

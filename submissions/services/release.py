@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,12 @@ from core.audit import Actor, audit_events_bulk
 from core.errors import ApplicationError
 from core.queueing import enqueue_on_commit
 from filesharing.models import File
-from filesharing.services.release import ReconcileReport, file_publish, files_reconcile_public_tags
+from filesharing.services.release import (
+    ReconcileReport,
+    file_id_chunks,
+    files_publish,
+    files_reconcile_public_tags,
+)
 from groups.models import Group
 from submissions.errors import refusal
 from submissions.models import EntryFile, ProcessedData, SequenceEntry
@@ -197,25 +203,30 @@ def entries_revoke(
     return revocations
 
 
-def processed_data_publish(*, processed_data_ids: Iterable[int], actor: Actor = None) -> list[str]:
-    """Publish the output files of released processed data; answers the file IDs published.
-    Safe to run again: published files are left as they are."""
-    files = (
-        File.objects.filter(
-            attachments__kind=EntryFile.Kind.OUTPUT,
-            attachments__processed_data_id__in=list(processed_data_ids),
-            attachments__processed_data__released_at__isnull=False,
-            released_at__isnull=True,
-            deleted_at__isnull=True,
-            status=File.Status.VERIFIED,
-        )
-        .distinct()
-        .order_by("pk")
+def processed_data_file_ids_to_publish(*, processed_data_ids: Iterable[int]) -> list[str]:
+    """The unpublished, verified, live output files of released processed data."""
+    outputs = EntryFile.objects.filter(
+        kind=EntryFile.Kind.OUTPUT,
+        processed_data_id__in=list(processed_data_ids),
+        processed_data__released_at__isnull=False,
+    ).values("file_id")
+    files = File.objects.filter(
+        pk__in=outputs,
+        released_at__isnull=True,
+        deleted_at__isnull=True,
+        status=File.Status.VERIFIED,
     )
-    published = []
-    for file in files:
-        file_publish(file_id=file.pk, actor=actor)
-        published.append(str(file.pk))
+    return [str(pk) for pk in files.order_by("pk").values_list("pk", flat=True)]
+
+
+def processed_data_publish(*, processed_data_ids: Iterable[int], actor: Actor = None) -> list[str]:
+    """Publish the output files of released processed data in this process, chunk by chunk;
+    answers the file IDs published. Safe to run again: published files are left as they are.
+    (The release task instead spreads the chunks over the workers.)"""
+    file_ids = processed_data_file_ids_to_publish(processed_data_ids=processed_data_ids)
+    published: list[str] = []
+    for chunk in file_id_chunks(file_ids, settings.RELEASE_CHUNK_SIZE):
+        published += files_publish(file_ids=chunk, actor=actor)
     return published
 
 

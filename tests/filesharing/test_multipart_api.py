@@ -570,3 +570,20 @@ def test_ranged_hashing_gives_the_objects_sha256(s3_client: Any, size: int) -> N
     key = f"files/hash-test-{size}"
     s3_client.put_object(Bucket=s3.bucket(), Key=key, Body=data)
     assert s3.hash_object_ranged(key=key, size=size, chunk_size=MIB, streams=3) == sha256_hex(data)
+
+
+@pytest.mark.parametrize("size", [0, MIB - 1, 5 * MIB + 3])
+def test_one_pass_gives_sha256_and_md5(s3_client: Any, size: int) -> None:
+    import hashlib
+
+    data = make_data(size)
+    key = f"files/digests-test-{size}"
+    version = s3_client.put_object(Bucket=s3.bucket(), Key=key, Body=data)["VersionId"]
+
+    digests = s3.hash_object_digests(
+        key=key, size=size, version_id=version, chunk_size=MIB, streams=2
+    )
+
+    assert digests.sha256_hex == sha256_hex(data)
+    assert digests.md5_hex == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert digests.size == size

@@ -17,8 +17,9 @@ from django.utils import timezone
 from core.models import AuditEvent
 from filesharing import s3
 from filesharing.models import File
+from filesharing.selectors import orphaned_q
 from groups.models import Membership
-from submissions.models import OrphanedFile, OrphanedFileReport
+from submissions.models import EntryFile, OrphanedFile, OrphanedFileReport
 from submissions.services import orphaned_files_report
 from submissions.tasks import report_orphaned_files_task
 from tests.factories import FileFactory, UserFactory
@@ -155,3 +156,23 @@ def test_cleanup_is_off_by_default(landscape: dict[str, str]) -> None:
     orphaned_files_report()
     assert set(OrphanedFile.objects.values_list("action", flat=True)) == {"reported"}
     assert File.objects.get(pk=landscape["b-orphan"]).status == "verified"
+
+
+def test_an_attachment_removed_later_makes_its_file_an_orphan_again(
+    landscape: dict[str, str],
+) -> None:
+    """Attachment counts follow the attachments table, whichever code changes it."""
+    attached = File.objects.get(pk=landscape["a-attached"])
+    assert attached.attachment_count == 1
+    assert not File.objects.filter(orphaned_q(), pk=attached.pk).exists()
+
+    EntryFile.objects.filter(file_id=attached.pk).delete()
+
+    attached.refresh_from_db()
+    assert attached.attachment_count == 0
+    report = orphaned_files_report()
+    assert set(report.rows.values_list("name", flat=True)) == {
+        "a-orphan.fastq",
+        "a-attached.fastq",
+        "b-orphan.fastq",
+    }

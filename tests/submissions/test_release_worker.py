@@ -3,6 +3,7 @@ by a dead worker and an unreachable S3, repaired by reconciliation."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,66 @@ def test_a_release_cut_short_by_a_dead_worker_and_s3_is_repaired_by_reconciliati
     redirect = anonymous.get(f"/api/files/{second}/download")
     assert redirect.status_code == 307
     assert requests.get(redirect["Location"], timeout=30).content == outputs["second"][1]
+
+
+def test_a_release_in_chunks_killed_midway_is_finished_by_reconciliation(
+    own_s3: Emulator,
+    submitter: Any,
+    pipeline: Any,
+    anonymous: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an entry whose three output files are published one chunk each
+    monkeypatch.setenv("RELEASE_CHUNK_SIZE", "1")
+    [entry] = submitted(submitter, [row("many")])
+    claimed(pipeline)
+    outputs = {
+        upload(pipeline, f"part {n}".encode() * 40, name=f"part{n}.bam", group=submitter.group): n
+        for n in range(3)
+    }
+    processed(
+        pipeline,
+        [
+            result(
+                av(entry),
+                files={
+                    "aligned_reads": [
+                        {"fileId": file_id, "name": f"p{n}.bam"} for file_id, n in outputs.items()
+                    ]
+                },
+            )
+        ],
+    )
+
+    with celery_worker(tmp_path) as worker:
+        # when S3 stops answering and the worker dies inside the first chunk
+        freeze(own_s3)
+        approve(submitter, {"accessionVersions": [av(entry)]})
+        wait_until(
+            lambda: "Task filesharing.tasks.publish_files_task[" in worker.log(),
+            what="the worker to take a chunk",
+        )
+        # the release was split into three chunks
+        assert re.search(rf"Task {RELEASE_TASK}\[[^]]+\] succeeded in [\d.]+s: 3\n", worker.log())
+        worker.kill()
+        resume(own_s3)
+
+    # then nothing is public yet
+    assert File.objects.filter(pk__in=outputs, released_at__isnull=False).count() == 0
+    assert all(tags(file_id) == {} for file_id in outputs)
+
+    # when reconciliation runs, every chunk's files are tagged, released and audited
+    report = public_tags_reconcile()
+
+    assert sorted(report.released) == sorted(outputs)
+    assert released(*outputs)
+    assert all(tags(file_id) == {"public": "true"} for file_id in outputs)
+    assert (
+        AuditEvent.objects.filter(
+            action="file.release_repaired", object_id__in=list(outputs)
+        ).count()
+        == 3
+    )
+    for file_id in outputs:
+        assert anonymous.get(f"/api/files/{file_id}/download").status_code == 307

@@ -32,7 +32,7 @@ def _problem(
     digests: s3.ObjectDigests | None,
 ) -> str | None:
     file = upload.file
-    sha256_hex = digests.sha256 if digests else None
+    sha256_hex = digests.sha256_hex if digests else None
     if facts is None:
         return "the assembled object is missing from the object store"
     if file.declared_size is not None and facts.size != file.declared_size:
@@ -50,8 +50,8 @@ def _problem(
         )
     if file.declared_sha256 and sha256_hex and sha256_hex != file.declared_sha256:
         return f"sha256 {sha256_hex} differs from the declared {file.declared_sha256}"
-    if file.declared_md5 and digests and digests.md5 != file.declared_md5:
-        return f"md5 {digests.md5} differs from the declared {file.declared_md5}"
+    if file.declared_md5 and digests and digests.md5_hex != file.declared_md5:
+        return f"md5 {digests.md5_hex} differs from the declared {file.declared_md5}"
     return None
 
 
@@ -69,8 +69,8 @@ def multipart_upload_verify(*, upload_id: uuid.UUID | str) -> MultipartUpload:
     if facts is not None and (
         hash_always or facts.size <= settings.MULTIPART_VERIFY_HASH_MAX_BYTES
     ):
-        digests = s3.object_digests(key=key, size=facts.size, version_id=facts.version_id)
-    sha256_hex = digests.sha256 if digests else None
+        digests = s3.hash_object_digests(key=key, size=facts.size, version_id=facts.version_id)
+    sha256_hex = digests.sha256_hex if digests else None
     with transaction.atomic():
         upload = MultipartUpload.objects.select_for_update().get(pk=upload_id)
         if upload.status != MultipartUpload.Status.UPLOADED:
@@ -84,7 +84,7 @@ def multipart_upload_verify(*, upload_id: uuid.UUID | str) -> MultipartUpload:
             file.status = File.Status.VERIFIED
             file.size = facts.size
             file.sha256 = sha256_hex or file.declared_sha256
-            file.md5 = digests.md5 if digests else file.declared_md5
+            file.md5 = digests.md5_hex if digests else file.declared_md5
             file.etag = facts.etag
             file.s3_version_id = facts.version_id
             file.verified_at = timezone.now()
