@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +46,12 @@ def file_get_for_user(*, file_id: uuid.UUID | str, user: AnyUser) -> File:
         return file_queryset_for_user(user=user).get(pk=file_id)
     except (File.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFoundError("file", file_id) from None
+
+
+def files_get_for_user(*, file_ids: Sequence[uuid.UUID | str], user: AnyUser) -> dict[str, File]:
+    """The files among `file_ids` that the caller may see, by ID (hidden ones are absent)."""
+    files = file_queryset_for_user(user=user).filter(pk__in=list(file_ids))
+    return {str(file.pk): file for file in files}
 
 
 def _attached(file_ref: OuterRef) -> Exists | None:
