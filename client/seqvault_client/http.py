@@ -108,7 +108,11 @@ class Api:
             response.close()
             if response.status_code == 429 and not last:
                 wait = _retry_after(response, default=backoff(attempt))
-                log.info("%s %s: 429, waiting %.0f s", method, url, wait)
+                log.warning(
+                    "The server asks to wait (%s): trying again in %.0f s.",
+                    api_error(response).message.rstrip("."),
+                    wait,
+                )
                 time.sleep(wait)
                 continue
             if response.status_code in RETRYABLE_STATUS and not last:

@@ -3,11 +3,13 @@ live_server, on a loopback port, with the test database) and the S3 emulator."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +86,11 @@ def cli(server: str, submitter: Actor, tmp_path: Path) -> Cli:
         group=submitter.group.name,
         extra_env={},
     )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """`--json` output: one object per line, one line per finished file."""
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def write_random(path: Path, size: int) -> bytes:

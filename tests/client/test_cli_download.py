@@ -10,7 +10,7 @@ import pytest
 
 from core.models import AuditEvent
 from filesharing.models import File
-from tests.client.conftest import MIB, SMALL_PARTS, Cli, read_until, write_random
+from tests.client.conftest import MIB, SMALL_PARTS, Cli, json_lines, read_until, write_random
 from tests.client.faults import fault_proxy
 from tests.conftest import sha256_hex
 
@@ -47,7 +47,7 @@ def test_download_writes_the_same_bytes_under_the_files_name(cli: Cli, tmp_path:
     assert AuditEvent.objects.filter(action="file.download_url_issued", object_id=file_id).exists()
     # a second download finds it there and intact
     again = cli.run("download", file_id, "-o", str(tmp_path / "down"), "--json")
-    [result] = json.loads(again.stdout)
+    [result] = json_lines(again.stdout)
     assert result["skipped"] is True
     assert result["sha256"] == sha256_hex(data)
 
