@@ -129,7 +129,10 @@ def group_storage_used(*, group: Group, now: datetime | None = None) -> int:
             status__in=[MultipartUpload.Status.PENDING, MultipartUpload.Status.UPLOADED],
         )
     )
-    reserved = Q(status__in=IN_PROGRESS) & (Q(upload_deadline__gt=now) | Q(open_multipart))
+    # A deleted file that was never verified can no longer be completed: it reserves nothing.
+    reserved = Q(status__in=IN_PROGRESS, deleted_at__isnull=True) & (
+        Q(upload_deadline__gt=now) | Q(open_multipart)
+    )
     totals = File.objects.filter(group=group).aggregate(
         stored=Coalesce(Sum("size", filter=stored), 0),
         reserved=Coalesce(Sum("declared_size", filter=reserved), 0),

@@ -39,6 +39,13 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _attempts(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("between 1 and 100")
+    return value
+
+
 def _in_flight(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 64:
@@ -87,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="hash large files first, so content the group already holds is not sent again",
     )
     upload.add_argument("--no-wait", action="store_true", help="do not wait for verification")
+    upload.add_argument(
+        "--max-attempts", type=_attempts, default=8, help="tries per request or part (8)"
+    )
     upload.add_argument(
         "--json", action="store_true", help="print one JSON object per line as each file is done"
     )
@@ -198,6 +208,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         hash_first=args.hash_first,
         files_in_flight=args.files_in_flight,
+        max_attempts=args.max_attempts,
     )
     failed = 0
     uploads = client.upload(

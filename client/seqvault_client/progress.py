@@ -124,6 +124,8 @@ class Board:
     def _tick(self, interval: float) -> None:
         assert self.stream is not None
         while not self._stop.wait(interval):
+            if not self.files_total:
+                continue  # still finding out what there is to do
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.stream.write(f"{stamp} seqvault: {self.line()}\n")
             self.stream.flush()

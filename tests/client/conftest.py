@@ -43,6 +43,8 @@ class Cli:
             "SEQVAULT_TOKEN": self.token,
             "SEQVAULT_CONFIG_DIR": str(self.config_dir),
             "PYTHONUNBUFFERED": "1",
+            # Tests that look at the progress line written when not on a terminal set it.
+            "SEQVAULT_PROGRESS_SECONDS": "3600",
         }
         return env | self.extra_env | overrides
 
