@@ -132,6 +132,8 @@ class SmallFiles:
                 try:
                     outcome = results.get(timeout=0.2)
                 except queue.Empty:
+                    if self.stop.is_set():
+                        raise Interrupted("stopped") from None
                     continue
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -139,9 +141,6 @@ class SmallFiles:
                     continue
                 done += 1
                 yield outcome
-        except (KeyboardInterrupt, GeneratorExit):
-            self.stop.set()
-            raise
         finally:
             self.stop.set()
             sent.put(None)

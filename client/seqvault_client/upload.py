@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,13 +66,16 @@ class Uploader:
         self.board = board or Board()
         pool = max(options.jobs, options.files_in_flight)
         self.transfer = Transfer(pool_size=pool, max_attempts=options.max_attempts)
+        self._cancelled = threading.Event()
+        self._stops: list[threading.Event] = []
 
     def upload_all(
         self, files: list[tuple[Path, str]], *, group_id: int, keep_going: bool = False
     ) -> Iterator[UploadResult]:
-        """Small files first, in bulk, then each large one; one result per file as each is
-        settled. With `keep_going`, a file that cannot be uploaded yields a result with status
-        "error" and the reason, and the next file goes; otherwise the error is raised."""
+        """Small files in bulk while the large ones go one after the other, both at once (a
+        folder of mixed sizes keeps the link busy); one result per file as each is settled.
+        With `keep_going`, a file that cannot be uploaded yields a result with status "error"
+        and the reason, and the next file goes; otherwise the error is raised."""
         sized = [(path, name, path.stat().st_size) for path, name in files]
         threshold = self.options.multipart_threshold
         small = [(path, name) for path, name, size in sized if size <= threshold]
@@ -85,11 +90,28 @@ class Uploader:
             wait=self.options.wait,
             poll=self._poll,
         )
-        for result in bulk.run(small, group_id=group_id):
+        self._stops = [bulk.stop]
+        sources: list[Callable[[], Iterator[UploadResult]]] = []
+        if small:
+            sources.append(lambda: bulk.run(small, group_id=group_id))
+        if large:
+            sources.append(lambda: self._large_files(large, group_id, keep_going))
+        for result in _merged(sources, on_stop=self._stop_all):
             if result.status == "error" and not keep_going:
                 raise SeqvaultError(f"{result.name}: {result.failure_reason}")
             yield result
+
+    def _stop_all(self) -> None:
+        self._cancelled.set()
+        for stop in list(self._stops):
+            stop.set()
+
+    def _large_files(
+        self, large: list[tuple[Path, str]], group_id: int, keep_going: bool
+    ) -> Iterator[UploadResult]:
         for path, name in large:
+            if self._cancelled.is_set():
+                raise Interrupted("stopped")
             try:
                 yield self._large(path, group_id=group_id, name=name)
             except (Interrupted, KeyboardInterrupt):
@@ -306,7 +328,13 @@ class Uploader:
                 progress=progress,
                 jobs=self.options.jobs,
             )
-            etags, sha256 = pipeline.run()
+            self._stops.append(pipeline.stop)
+            if self._cancelled.is_set():
+                raise Interrupted("stopped")
+            try:
+                etags, sha256 = pipeline.run()
+            finally:
+                self._stops.remove(pipeline.stop)
             result.parts_sent += sorted(pipeline.sent)
             now = path.stat()
             if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
@@ -379,3 +407,44 @@ class Uploader:
                 told = True
             time.sleep(delay)
             delay = min(5.0, delay * 1.5)
+
+
+def _merged(
+    sources: list[Callable[[], Iterator[UploadResult]]], *, on_stop: Callable[[], None]
+) -> Iterator[UploadResult]:
+    """Run each source in its own thread; yield their results as they come. Ctrl-C, an error
+    or the caller closing the iteration stops them all (Ctrl-C becomes Interrupted)."""
+    results: queue.Queue[UploadResult | BaseException | None] = queue.Queue()
+
+    def produce(source: Callable[[], Iterator[UploadResult]]) -> None:
+        try:
+            for result in source():
+                results.put(result)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    threads = [threading.Thread(target=produce, args=(s,), daemon=True) for s in sources]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    try:
+        while running:
+            try:
+                item = results.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        on_stop()
+        deadline = time.monotonic() + 15
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
