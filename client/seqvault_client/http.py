@@ -126,6 +126,13 @@ class Api:
             raise error
         raise AssertionError("unreachable")
 
+    def withdraw_file(self, file_id: str) -> None:
+        """Delete a file that could not be sent, so it holds no quota; a failure is logged."""
+        try:
+            self.request("DELETE", f"files/{file_id}/", expect=(200,))
+        except SeqvaultError as exc:
+            log.info("could not withdraw file %s: %s", file_id, exc)
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None).json()
 

@@ -172,7 +172,7 @@ class SmallFiles:
         except Interrupted:
             return
         except SeqvaultError as exc:
-            self._forget(item)
+            self.api.withdraw_file(item.file_id)
             results.put(self._result(item, "error", failure_reason=str(exc)))
             self.board.finished()
             return
@@ -182,13 +182,6 @@ class SmallFiles:
         finally:
             os.close(fd)
         sent.put(item)
-
-    def _forget(self, item: _Pending) -> None:
-        """A file whose bytes could not be sent is deleted, so it holds no quota."""
-        try:
-            self.api.request("DELETE", f"files/{item.file_id}/", expect=(200,))
-        except SeqvaultError as exc:
-            log.info("%s: could not delete the unsent file %s: %s", item.name, item.file_id, exc)
 
     def _confirm_loop(
         self,

@@ -292,10 +292,7 @@ class Uploader:
         self, exc: SeqvaultError, key: str, upload_id: str, file_id: str
     ) -> SeqvaultError:
         self._cancel_quietly(upload_id)
-        try:
-            self.api.request("DELETE", f"files/{file_id}/", expect=(200,))
-        except SeqvaultError as problem:
-            log.info("could not delete file %s: %s", file_id, problem)
+        self.api.withdraw_file(file_id)
         self.states.remove(key)
         return SeqvaultError(
             f"{exc} The upload was cancelled and the file withdrawn: nothing is held on the "
