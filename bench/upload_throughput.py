@@ -1,332 +1,380 @@
-"""Upload throughput: one file through `seqvault upload` and through boto3's `upload_file`
-(s3transfer defaults) to the same S3 endpoint, alternating, in one run.
+"""Transfer throughput: `seqvault upload` / `download` against boto3 and the AWS CLI, on the
+same S3 endpoint, rounds interleaved (the order alternates), all ratios printed in one run.
 
-    .venv/bin/python -m bench.upload_throughput [--size 1GiB] [--rounds 3] [--jobs 6]
+    .venv/bin/python -m bench.upload_throughput [--cases large,small,folder,download]
+        [--size 1GiB] [--small 1000x1MiB] [--folder 10x200MiB,500x100KiB] [--rounds 3]
 
-Starts what it needs: the S3 emulator (unless S3_ENDPOINT_URL is set), a PostgreSQL database
-`seqvault_bench_upload` (DATABASE_URL overrides it), and the web server (gunicorn) on a free
-loopback port. Each upload runs in its own process, which reports its own transfer time and
-peak resident memory (VmHWM: getrusage would also count this parent's memory from before exec).
+Cases, each with min/median/max over the rounds:
+- large:    one file; `seqvault upload` against boto3 `upload_file` with s3transfer's defaults
+            (8 MiB parts, 10 threads, CRC32) and with 16 MiB parts x 10 threads: MiB/s and peak
+            RSS.
+- small:    many small files; `seqvault upload <folder>` against a boto3 `put_object` loop:
+            files/s.
+- folder:   a folder of mixed sizes; `seqvault upload <folder>` against
+            `aws s3 cp --recursive` (the AWS CLI's defaults): MiB/s.
+- download: one file; `seqvault download` against boto3 `download_file`: MiB/s and peak RSS.
 
-What is measured for seqvault is the whole command: request-uploads, the multipart upload with
-per-part and whole-file SHA-256 (S3 checks every part), and completion. The server's
-verification (a task that hashes the object again) is not waited for (`--no-wait`): s3transfer
-has no counterpart to it.
+Every seqvault transfer is the whole command a user runs: request-uploads, S3 checking every
+part's (or file's) SHA-256, confirmation; a download checks the file's SHA-256. Small files are
+verified by the batch confirmation, so their rows include verification. A multipart upload's
+verification is a worker's task that reads the object again after the client is done; there is
+no worker here, and `--no-wait` is passed for files that go multipart (s3transfer has no
+counterpart to that check).
+
+Starts what it needs (see bench/transfer_setup.py). Test files are kept under var/bench-upload.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
+import shutil
 import statistics
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bench.servers import free_port, s3_endpoint
+from bench.transfer_setup import (
+    BUCKET,
+    MIB,
+    PYTHON,
+    REPORT,
+    VAR,
+    Run,
+    delete_prefix,
+    measured,
+    parse_size,
+    prepare_database,
+    random_file,
+    random_folder,
+    s3_endpoint,
+    server_env,
+    verify_now,
+    web_server,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var" / "bench-upload"
-PYTHON = sys.executable
-MIB = 1024**2
-
-LABELS = {
-    "seqvault": "seqvault upload",
-    "boto3": "boto3 upload_file",
-    "boto3-sha256": "  … SHA-256 parts",
-}
-
-SEQVAULT_CHILD = """
+SEQVAULT_CHILD = (
+    """
 import sys, time
 from seqvault_client.cli import main
 started = time.perf_counter()
 code = main(sys.argv[1:])
-elapsed = time.perf_counter() - started
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-import resource
-usage = resource.getrusage(resource.RUSAGE_SELF)
-print("RESULT", elapsed, hwm, usage.ru_utime + usage.ru_stime, file=sys.stderr)
-sys.exit(code)
 """
+    + REPORT
+    + "sys.exit(code)\n"
+)
 
-BOTO3_CHILD = """
+BOTO3_SETUP = """
 import sys, time
-import boto3
-from botocore.config import Config
-endpoint, bucket, key, path, algorithm = sys.argv[1:]
 started = time.perf_counter()
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+endpoint, bucket, *args = sys.argv[1:]
 s3 = boto3.client(
     "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
     region_name="us-east-1",
     config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
 )
-extra = {"ChecksumAlgorithm": algorithm} if algorithm else None
-s3.upload_file(path, bucket, key, ExtraArgs=extra)
-elapsed = time.perf_counter() - started
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-import resource
-usage = resource.getrusage(resource.RUSAGE_SELF)
-print("RESULT", elapsed, hwm, usage.ru_utime + usage.ru_stime, file=sys.stderr)
 """
 
+BOTO3_UPLOAD_CHILD = (
+    BOTO3_SETUP
+    + """
+key, path, part_size, threads = args
+config = TransferConfig(multipart_chunksize=int(part_size), max_concurrency=int(threads)) \\
+    if int(part_size) else TransferConfig()
+s3.upload_file(path, bucket, key, Config=config)
+"""
+    + REPORT
+)
 
-def parse_size(text: str) -> int:
-    from seqvault_client.sizes import parse_size as parse
+BOTO3_PUT_LOOP_CHILD = (
+    BOTO3_SETUP
+    + """
+import os
+prefix, folder = args
+for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), "rb") as body:
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+"""
+    + REPORT
+)
 
-    return parse(text)
+BOTO3_DOWNLOAD_CHILD = (
+    BOTO3_SETUP
+    + """
+key, path = args
+s3.download_file(bucket, key, path)
+"""
+    + REPORT
+)
 
-
-def server_env(endpoint: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": os.environ.get(
-            "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seqvault_bench_upload"
-        ),
-        "S3_ENDPOINT_URL": endpoint,
-        "S3_ACCESS_KEY_ID": "test",
-        "S3_SECRET_ACCESS_KEY": "test",
-        # Verification tasks are queued nowhere: the upload itself is what is measured.
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_BROKER_URL": "memory://",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        # Throughput is measured, not the per-token write limit (thousands of calls a round).
-        "RATE_LIMIT_WRITES": "",
-    }
-
-
-def prepare_database(env: dict[str, str]) -> str:
-    """Create and migrate the database and bucket; return an API token for the bench user."""
-    import psycopg
-
-    admin_url, name = env["DATABASE_URL"].rsplit("/", 1)
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if exists.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-    def manage(*args: str) -> str:
-        return subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    manage("setup_bucket")
-    return manage("issue_token", "bench", "--group", "Bench Lab", "--name", "bench").strip()
+AWSCLI_CHILD = (
+    """
+import sys, time
+started = time.perf_counter()
+from awscli.clidriver import main
+code = main()
+"""
+    + REPORT
+    + "sys.exit(code)\n"
+)
 
 
-@contextlib.contextmanager
-def web_server(env: dict[str, str], *, workers: int = 2, threads: int = 8) -> Iterator[str]:
-    port = free_port()
-    VAR.mkdir(parents=True, exist_ok=True)
-    log = (VAR / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(PYTHON).with_name("gunicorn")),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--timeout",
-            "600",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+@dataclass
+class Case:
+    """One comparison: `seqvault` and each baseline run once per round, in alternating order;
+    `unit` is what a round's figure counts (MiB or files) per second."""
+
+    name: str
+    title: str
+    amount: float
+    unit: str
+    clients: dict[str, Callable[[int], Run]]
+    memory: bool = False
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    endpoint: str
+    url: str
+    token: str
+    env: dict[str, str]
+    args: argparse.Namespace
+
+    def seqvault(self, *arguments: str) -> tuple[Run, str]:
+        env = {
+            **os.environ,
+            "SEQVAULT_URL": self.url,
+            "SEQVAULT_TOKEN": self.token,
+            "SEQVAULT_CONFIG_DIR": str(VAR / "client-config"),
+        }
+        return measured([PYTHON, "-c", SEQVAULT_CHILD, "-q", *arguments], env)
+
+    def upload(self, path: Path, *extra: str) -> tuple[Run, list[str]]:
+        run, stdout = self.seqvault(
+            "upload", str(path), "--group", "Bench Lab", "--no-dedup", "--json", *extra
+        )
+        results = [json.loads(line) for line in stdout.splitlines()]
+        bad = [r for r in results if r["status"] not in ("verified", "uploaded")]
+        if bad:
+            raise SystemExit(f"seqvault upload failed: {bad[:3]}")
+        return run, [r["fileId"] for r in results]
+
+    def boto3(self, child: str, *arguments: str) -> Run:
+        env = dict(os.environ)
+        return measured([PYTHON, "-c", child, self.endpoint, BUCKET, *arguments], env)[0]
+
+    def awscli(self, *arguments: str) -> Run:
+        config = VAR / "aws-config"
+        config.write_text("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(VAR / "aws-credentials-none"),
+        }
+        command = [PYTHON, "-c", AWSCLI_CHILD, "--endpoint-url", self.endpoint, *arguments]
+        return measured(command, env)[0]
+
+    def forget(self, file_ids: list[str]) -> None:
+        for file_id in file_ids:
+            delete_prefix(self.endpoint, f"files/{file_id}")
+
+
+def large_case(bench: Bench, size: int) -> Case:
+    path = random_file(VAR / f"upload-{size}.bin", size)
+
+    def seqvault(round_: int) -> Run:
+        run, ids = bench.upload(path, "--no-wait", "--jobs", str(bench.args.jobs))
+        bench.forget(ids)
+        return run
+
+    def boto3(part_size: int, threads: int) -> Callable[[int], Run]:
+        def client(round_: int) -> Run:
+            key = f"bench/large-{part_size}-{round_}"
+            run = bench.boto3(BOTO3_UPLOAD_CHILD, key, str(path), str(part_size), str(threads))
+            delete_prefix(bench.endpoint, key)
+            return run
+
+        return client
+
+    return Case(
+        "large",
+        f"one file of {size / MIB:.0f} MiB, upload",
+        size / MIB,
+        "MiB/s",
+        {
+            "seqvault upload": seqvault,
+            "boto3 upload_file (defaults)": boto3(0, 0),
+            "boto3 upload_file (16 MiB x 10)": boto3(16 * MIB, 10),
+        },
+        memory=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/health/", timeout=2)  # noqa: S310
-                break
-            except urllib.error.HTTPError:
-                break  # answering; the health of the (unused) broker does not matter here
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"the server did not start; see {VAR / 'server.log'}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
-def test_file(size: int) -> Path:
-    """Random bytes (nothing compresses or deduplicates), kept between runs."""
-    path = VAR / f"upload-{size}.bin"
-    if path.exists() and path.stat().st_size == size:
-        return path
-    VAR.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            chunk = os.urandom(min(16 * MIB, left))
-            handle.write(chunk)
-            left -= len(chunk)
-    return path
+def small_case(bench: Bench, count: int, size: int) -> Case:
+    folder = random_folder(VAR / f"small-{count}x{size}", [(count, size)])
 
+    def seqvault(round_: int) -> Run:
+        run, ids = bench.upload(folder)
+        bench.forget(ids)
+        return run
 
-@dataclass(frozen=True)
-class Run:
-    seconds: float
-    peak_rss_kib: int
-    cpu_seconds: float  # the client's own CPU time (user + system)
+    def boto3(round_: int) -> Run:
+        prefix = f"bench/small-{round_}"
+        run = bench.boto3(BOTO3_PUT_LOOP_CHILD, prefix, str(folder))
+        delete_prefix(bench.endpoint, prefix)
+        return run
 
-
-def measured(command: list[str], env: dict[str, str]) -> tuple[Run, str]:
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stderr.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    _, elapsed, hwm, cpu = lines[-1].split()
-    return Run(float(elapsed), int(hwm), float(cpu)), done.stdout
-
-
-def seqvault_upload(path: Path, url: str, token: str, args: argparse.Namespace) -> tuple[Run, str]:
-    env = {
-        **os.environ,
-        "SEQVAULT_URL": url,
-        "SEQVAULT_TOKEN": token,
-        "SEQVAULT_CONFIG_DIR": str(VAR / "client-config"),
-    }
-    command = [
-        PYTHON,
-        "-c",
-        SEQVAULT_CHILD,
-        "-q",
-        "upload",
-        str(path),
-        "--group",
-        "Bench Lab",
-        "--no-dedup",
-        "--no-wait",
-        "--json",
-        "--jobs",
-        str(args.jobs),
-    ]
-    if args.part_size:
-        command += ["--part-size", args.part_size]
-    run, stdout = measured(command, env)
-    return run, json.loads(stdout)[0]["fileId"]
-
-
-def boto3_upload(path: Path, endpoint: str, key: str, algorithm: str = "") -> Run:
-    """s3transfer's defaults; with `algorithm` SHA256, S3 checks every part as it does for
-    seqvault's (the defaults send CRC32, cheaper for the server to check)."""
-    run, _ = measured(
-        [PYTHON, "-c", BOTO3_CHILD, endpoint, "seqvault", key, str(path), algorithm],
-        dict(os.environ),
+    return Case(
+        "small",
+        f"{count} files of {size / MIB:g} MiB, upload",
+        count,
+        "files/s",
+        {"seqvault upload": seqvault, "boto3 put_object loop": boto3},
     )
-    return run
 
 
-def delete_all_versions(endpoint: str, key: str) -> None:
-    """Keep the emulator's disk use to one copy at a time."""
-    import boto3
-    from botocore.config import Config
+def folder_case(bench: Bench, groups: list[tuple[int, int]]) -> Case:
+    name = "+".join(f"{count}x{size}" for count, size in groups)
+    folder = random_folder(VAR / f"folder-{name}", groups)
+    total = sum(count * size for count, size in groups)
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4"),
+    def seqvault(round_: int) -> Run:
+        run, ids = bench.upload(folder, "--no-wait")
+        bench.forget(ids)
+        return run
+
+    def awscli(round_: int) -> Run:
+        prefix = f"bench/folder-{round_}"
+        run = bench.awscli(
+            "s3", "cp", "--recursive", "--quiet", str(folder), f"s3://{BUCKET}/{prefix}/"
+        )
+        delete_prefix(bench.endpoint, prefix)
+        return run
+
+    label = " + ".join(f"{count} x {size / MIB:g} MiB" for count, size in groups)
+    return Case(
+        "folder",
+        f"a folder of {label}, upload",
+        total / MIB,
+        "MiB/s",
+        {"seqvault upload": seqvault, "aws s3 cp --recursive": awscli},
     )
-    listed = s3.list_object_versions(Bucket="seqvault", Prefix=key)
-    for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-        s3.delete_object(Bucket="seqvault", Key=key, VersionId=version["VersionId"])
 
 
-def warm_up(endpoint: str, url: str, token: str, args: argparse.Namespace) -> None:
-    """One small upload with each client first, not counted: the server's threads create their
-    S3 clients on first use, and the emulator loads its multipart code on the first upload."""
-    small = test_file(96 * MIB)  # above the 64 MiB multipart threshold
-    for _ in range(2):
-        _, file_id = seqvault_upload(small, url, token, args)
-        delete_all_versions(endpoint, f"files/{file_id}")
-        boto3_upload(small, endpoint, "bench/warm-up")
-        delete_all_versions(endpoint, "bench/warm-up")
+def download_case(bench: Bench, size: int) -> Case:
+    path = random_file(VAR / f"upload-{size}.bin", size)
+    _, [file_id] = bench.upload(path, "--no-wait")
+    verify_now(bench.env, file_id)
+    out = VAR / "downloads"
 
+    def seqvault(round_: int) -> Run:
+        shutil.rmtree(out, ignore_errors=True)
+        run, _ = bench.seqvault("download", file_id, "-o", str(out), "--jobs", str(bench.args.jobs))
+        return run
 
-def report(size: int, runs: dict[str, list[Run]]) -> None:
-    mib = size / MIB
-    print(f"\n{mib:.0f} MiB per upload, {len(runs['seqvault'])} rounds, alternating\n")
-    print(
-        f"{'client':<20}{'MiB/s (each round)':<24}{'median MiB/s':>13}"
-        f"{'peak RSS':>11}{'CPU s/GiB':>11}"
+    def boto3(round_: int) -> Run:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        return bench.boto3(BOTO3_DOWNLOAD_CHILD, f"files/{file_id}", str(out / "copy.bin"))
+
+    return Case(
+        "download",
+        f"one file of {size / MIB:.0f} MiB, download",
+        size / MIB,
+        "MiB/s",
+        {"seqvault download": seqvault, "boto3 download_file": boto3},
+        memory=True,
     )
-    medians: dict[str, float] = {}
-    peaks: dict[str, float] = {}
-    for name, label in LABELS.items():
-        rates = [mib / run.seconds for run in runs[name]]
-        medians[name] = statistics.median(rates)
-        peaks[name] = max(run.peak_rss_kib for run in runs[name]) / 1024
-        cpu = statistics.median(run.cpu_seconds for run in runs[name]) / (size / 1024**3)
-        each = ", ".join(f"{rate:.0f}" for rate in rates)
-        print(f"{label:<20}{each:<24}{medians[name]:>13.1f}{peaks[name]:>7.0f} MiB{cpu:>11.2f}")
-    ratio = medians["seqvault"] / medians["boto3"]
-    memory = peaks["seqvault"] / peaks["boto3"]
-    print(f"\nseqvault / boto3: {ratio:.2f}x the throughput, {memory:.2f}x the peak memory")
-    same_work = medians["seqvault"] / medians["boto3-sha256"]
-    print(f"seqvault / boto3 with SHA-256 parts: {same_work:.2f}x the throughput")
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    return " / ".join(
+        f"{v:.{digits}f}" for v in (min(values), statistics.median(values), max(values))
+    )
+
+
+def report(case: Case) -> None:
+    print(f"\n## {case.title}: {len(next(iter(case.runs.values())))} rounds, interleaved")
+    print(f"{'client':<34}{case.unit + ' min/median/max':>28}{'peak RSS MiB':>16}{'CPU s':>8}")
+    for label, runs in case.runs.items():
+        rates = [case.amount / run.seconds for run in runs]
+        peaks = [run.peak_rss_kib / 1024 for run in runs]
+        cpu = statistics.median(run.cpu_seconds for run in runs)
+        print(f"{label:<34}{spread(rates):>28}{spread(peaks, 0):>16}{cpu:>8.1f}")
+    ours, *baselines = case.runs
+    for baseline in baselines:
+        pairs = list(zip(case.runs[ours], case.runs[baseline], strict=True))
+        speed = [b.seconds / o.seconds for o, b in pairs]
+        line = f"ratio {ours} / {baseline}: {spread(speed, 2)}x {case.unit}"
+        if case.memory:
+            memory = [o.peak_rss_kib / b.peak_rss_kib for o, b in pairs]
+            line += f", {spread(memory, 2)}x peak RSS"
+        print(line)
+
+
+def run_case(case: Case, rounds: int) -> None:
+    case.runs = {label: [] for label in case.clients}
+    for client in case.clients.values():  # warm-up, not counted
+        client(0)
+    for round_ in range(1, rounds + 1):
+        order = list(case.clients.items())
+        if round_ % 2 == 0:
+            order.reverse()
+        for label, client in order:
+            run = client(round_)
+            case.runs[label].append(run)
+            print(
+                f"{case.name} round {round_}: {label}: {case.amount / run.seconds:.1f} "
+                f"{case.unit} ({run.seconds:.2f} s, peak RSS {run.peak_rss_kib / 1024:.0f} MiB)",
+                flush=True,
+            )
+
+
+def parse_groups(text: str) -> list[tuple[int, int]]:
+    groups = []
+    for item in text.split(","):
+        count, size = item.lower().split("x", 1)
+        groups.append((int(count), parse_size(size)))
+    return groups
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="1GiB", help="file size (1GiB)")
-    parser.add_argument("--rounds", type=int, default=3, help="uploads per client (3)")
-    parser.add_argument("--jobs", type=int, default=6, help="seqvault parts in flight (6)")
-    parser.add_argument("--part-size", help="seqvault part size (default: the server's)")
+    parser.add_argument("--cases", default="large,small,folder,download")
+    parser.add_argument("--size", default="1GiB", help="the large file and the download (1GiB)")
+    parser.add_argument("--small", default="1000x1MiB", help="small files: COUNTxSIZE")
+    parser.add_argument("--folder", default="10x200MiB,500x100KiB", help="COUNTxSIZE,…")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per case (3)")
+    parser.add_argument("--jobs", type=int, default=6, help="seqvault parts/ranges in flight")
     args = parser.parse_args(argv)
-    size = parse_size(args.size)
-    path = test_file(size)
-    runs: dict[str, list[Run]] = {name: [] for name in LABELS}
-    with s3_endpoint("bench-upload-s3") as endpoint:
+    cases = args.cases.split(",")
+    with s3_endpoint() as endpoint:
         env = server_env(endpoint)
         token = prepare_database(env)
         with web_server(env) as url:
-            warm_up(endpoint, url, token, args)
-            for round_ in range(1, args.rounds + 1):
-                order: list[Any] = list(LABELS) if round_ % 2 else list(reversed(LABELS))
-                for name in order:
-                    if name == "seqvault":
-                        run, file_id = seqvault_upload(path, url, token, args)
-                        delete_all_versions(endpoint, f"files/{file_id}")
-                    else:
-                        key = f"bench/{name}-{round_}"
-                        algorithm = "SHA256" if name == "boto3-sha256" else ""
-                        run = boto3_upload(path, endpoint, key, algorithm)
-                        delete_all_versions(endpoint, key)
-                    runs[name].append(run)
-                    print(
-                        f"round {round_} {name:<9} {size / MIB / run.seconds:7.1f} MiB/s "
-                        f"({run.seconds:.1f} s, peak RSS {run.peak_rss_kib / 1024:.0f} MiB, "
-                        f"CPU {run.cpu_seconds:.1f} s)",
-                        flush=True,
-                    )
-    report(size, runs)
+            bench = Bench(endpoint, url, token, env, args)
+            builders = {
+                "large": lambda: large_case(bench, parse_size(args.size)),
+                "small": lambda: small_case(bench, *parse_groups(args.small)[0]),
+                "folder": lambda: folder_case(bench, parse_groups(args.folder)),
+                "download": lambda: download_case(bench, parse_size(args.size)),
+            }
+            done = []
+            for name in cases:
+                case = builders[name]()
+                run_case(case, args.rounds)
+                done.append(case)
+    print(f"\n# seqvault transfer benchmark ({os.cpu_count()} cores)")
+    for case in done:
+        report(case)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,6 +51,12 @@ def file_get_for_user(*, file_id: uuid.UUID | str, user: AnyUser) -> File:
         return file_queryset_for_user(user=user).get(pk=file_id)
     except (File.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFoundError("file", file_id) from None
+
+
+def files_get_for_user(*, file_ids: Sequence[uuid.UUID | str], user: AnyUser) -> dict[str, File]:
+    """The files among `file_ids` that the caller may see, by ID (hidden ones are absent)."""
+    files = file_queryset_for_user(user=user).filter(pk__in=list(file_ids))
+    return {str(file.pk): file for file in files}
 
 
 def _attached(file_ref: OuterRef) -> Exists | None:
@@ -123,7 +130,10 @@ def group_storage_used(*, group: Group, now: datetime | None = None) -> int:
             status__in=[MultipartUpload.Status.PENDING, MultipartUpload.Status.UPLOADED],
         )
     )
-    reserved = Q(status__in=IN_PROGRESS) & (Q(upload_deadline__gt=now) | Q(open_multipart))
+    # A deleted file that was never verified can no longer be completed: it reserves nothing.
+    reserved = Q(status__in=IN_PROGRESS, deleted_at__isnull=True) & (
+        Q(upload_deadline__gt=now) | Q(open_multipart)
+    )
     totals = File.objects.filter(group=group).aggregate(
         stored=Coalesce(Sum("size", filter=stored), 0),
         reserved=Coalesce(Sum("declared_size", filter=reserved), 0),

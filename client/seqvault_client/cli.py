@@ -9,14 +9,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seqvault_client.client import Client
 from seqvault_client.config import Settings, config_dir, forget_settings, save_settings
 from seqvault_client.download import DownloadOptions
-from seqvault_client.errors import ApiError, Interrupted, SeqvaultError
+from seqvault_client.errors import Interrupted, SeqvaultError
 from seqvault_client.login import check_token, token_from_password
-from seqvault_client.progress import progress_stream
+from seqvault_client.progress import ShownOnce, progress_stream
 from seqvault_client.sizes import format_size, parse_size
 from seqvault_client.upload import UploadOptions
 
@@ -35,6 +36,20 @@ def _jobs(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 32:
         raise argparse.ArgumentTypeError("between 1 and 32")
+    return value
+
+
+def _attempts(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("between 1 and 100")
+    return value
+
+
+def _in_flight(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64")
     return value
 
 
@@ -59,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--group", "-g", required=True, help="group name or ID")
     upload.add_argument("--name", help="the name to store (one file only; default its own)")
     upload.add_argument("--jobs", "-j", type=_jobs, default=6, help="parts in flight (6)")
+    upload.add_argument(
+        "--files-in-flight",
+        type=_in_flight,
+        default=16,
+        help="small files sent at once (16)",
+    )
     upload.add_argument("--part-size", type=_size, help="e.g. 64MiB (default: the server's)")
     upload.add_argument(
         "--multipart-threshold",
@@ -73,15 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="hash large files first, so content the group already holds is not sent again",
     )
     upload.add_argument("--no-wait", action="store_true", help="do not wait for verification")
-    upload.add_argument("--json", action="store_true", help="print results as JSON")
+    upload.add_argument(
+        "--max-attempts", type=_attempts, default=8, help="tries per request or part (8)"
+    )
+    upload.add_argument(
+        "--json", action="store_true", help="print one JSON object per line as each file is done"
+    )
 
     download = commands.add_parser("download", help="download files by ID")
-    download.add_argument("file_ids", nargs="+", metavar="FILE_ID")
+    download.add_argument("file_ids", nargs="*", metavar="FILE_ID")
+    download.add_argument(
+        "--manifest",
+        help="a file of file IDs, one a line (`name<TAB>fileId` lines as upload prints them "
+        "too); - reads stdin",
+    )
+    download.add_argument("--entry", help="every file of an entry version, e.g. LOC_0001.1")
     download.add_argument("-o", "--output", default=".", help="folder to write to (.)")
-    download.add_argument("--jobs", "-j", type=_jobs, default=6, help="ranges in flight (6)")
+    download.add_argument(
+        "--jobs", "-j", type=_jobs, default=6, help="ranges in flight per file (6)"
+    )
+    download.add_argument(
+        "--files-in-flight", type=_in_flight, default=4, help="files fetched at once (4)"
+    )
     download.add_argument("--chunk-size", type=_size, default=16 * 1024**2, help="(16MiB)")
     download.add_argument("--overwrite", action="store_true", help="replace differing files")
-    download.add_argument("--json", action="store_true", help="print results as JSON")
+    download.add_argument(
+        "--json", action="store_true", help="print one JSON object per line as each file is done"
+    )
 
     files = commands.add_parser("files", help="list files").add_subparsers(
         dest="files_command", required=True
@@ -97,11 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    _set_up_logging(verbose=args.verbose)
     try:
         return int(COMMANDS[args.command](args))
     except Interrupted:
@@ -113,6 +148,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeqvaultError as exc:
         print(f"seqvault: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _set_up_logging(*, verbose: bool) -> None:
+    """Notices (waits, kept uploads) are shown without -v, each once; -v adds every part and
+    retry. On a terminal a notice first clears the progress line."""
+    handler = logging.StreamHandler(sys.stderr)
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""
+    handler.setFormatter(logging.Formatter(clear + "%(message)s"))
+    once = ShownOnce()
+    handler.addFilter(lambda record: record.levelno < logging.WARNING or once.filter(record))
+    logger = logging.getLogger("seqvault")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _emit(result: Any, *, as_json: bool, line: str) -> None:
+    print(json.dumps(result.as_json()) if as_json else line, flush=True)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -154,8 +207,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
         dedup=not args.no_dedup,
         wait=not args.no_wait,
         hash_first=args.hash_first,
+        files_in_flight=args.files_in_flight,
+        max_attempts=args.max_attempts,
     )
-    results: list[dict[str, Any]] = []
     failed = 0
     uploads = client.upload(
         args.paths,
@@ -166,42 +220,57 @@ def cmd_upload(args: argparse.Namespace) -> int:
         keep_going=True,
     )
     for result in uploads:
-        results.append(result.as_json())
         if result.status in ("failed", "expired", "error"):
             failed += 1
             print(
                 f"seqvault: {result.name}: {result.status}: {result.failure_reason}",
                 file=sys.stderr,
             )
-        elif not args.json:
-            print(f"{result.name}\t{result.file_id}", flush=True)
-    if args.json:
-        print(json.dumps(results, indent=2))
+            if not args.json:
+                continue
+        _emit(result, as_json=args.json, line=f"{result.name}\t{result.file_id}")
     return EXIT_FAILED if failed else 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
     client = Client.from_config()
-    options = DownloadOptions(jobs=args.jobs, chunk_size=args.chunk_size, overwrite=args.overwrite)
-    results: list[dict[str, Any]] = []
+    file_ids = _download_ids(client, args)
+    if not file_ids:
+        raise SeqvaultError("Name the files to download: IDs, --manifest or --entry.")
+    options = DownloadOptions(
+        jobs=args.jobs,
+        chunk_size=args.chunk_size,
+        overwrite=args.overwrite,
+        files_in_flight=args.files_in_flight,
+    )
     failed = 0
-    for file_id in args.file_ids:
-        try:
-            result = client.download(
-                file_id, args.output, options=options, progress_to=progress_stream(args.quiet)
-            )
-        except (ApiError, SeqvaultError) as exc:
-            if isinstance(exc, Interrupted):
-                raise
+    downloads = client.download_many(
+        file_ids, args.output, options=options, progress_to=progress_stream(args.quiet)
+    )
+    for outcome in downloads:
+        if isinstance(outcome, tuple):
             failed += 1
-            print(f"seqvault: {file_id}: {exc}", file=sys.stderr)
+            print(f"seqvault: {outcome[0]}: {outcome[1]}", file=sys.stderr)
             continue
-        results.append(result.as_json())
-        if not args.json:
-            print(f"{result.path}\t{result.file_id}", flush=True)
-    if args.json:
-        print(json.dumps(results, indent=2))
+        _emit(outcome, as_json=args.json, line=f"{outcome.path}\t{outcome.file_id}")
     return EXIT_FAILED if failed else 0
+
+
+def _download_ids(client: Client, args: argparse.Namespace) -> list[str]:
+    ids = list(args.file_ids)
+    if args.manifest:
+        if args.manifest == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            try:
+                lines = Path(args.manifest).read_text().splitlines()
+            except OSError as exc:
+                raise SeqvaultError(f"Cannot read the manifest: {exc}") from exc
+        ids += [line.split("\t")[-1].strip() for line in lines if line.strip()]
+        ids = [i for i in ids if not i.startswith("#")]
+    if args.entry:
+        ids += client.entry_file_ids(args.entry)
+    return list(dict.fromkeys(ids))
 
 
 def cmd_files(args: argparse.Namespace) -> int:

@@ -9,8 +9,9 @@ from typing import Any, TextIO
 
 from seqvault_client.config import Settings, config_dir, load_settings
 from seqvault_client.download import Downloader, DownloadOptions, DownloadResult
-from seqvault_client.errors import Interrupted, SeqvaultError
+from seqvault_client.errors import SeqvaultError
 from seqvault_client.http import Api
+from seqvault_client.progress import Board
 from seqvault_client.state import StateStore
 from seqvault_client.upload import Uploader, UploadOptions, UploadResult
 
@@ -118,28 +119,24 @@ class Client:
     ) -> Iterator[UploadResult]:
         """Upload files and folders; yields one result per file as each one is settled. With
         `keep_going`, a file that cannot be uploaded yields a result with status "error" and
-        the reason, and the next file goes; otherwise the error is raised."""
+        the reason, and the next file goes; otherwise the error is raised. Progress goes to
+        `progress_to`: a redrawn line on a terminal, else a timestamped line every 10 s."""
         files = collect_files(paths)
         if name is not None and len(files) != 1:
             raise SeqvaultError("A name can only be given when uploading one file.")
+        board = Board(progress_to)
         uploader = Uploader(
             api=self.api,
             states=StateStore(self.config_directory / "uploads"),
             options=options or UploadOptions(),
-            progress_to=progress_to,
+            board=board,
         )
-        group_id = self.group_id(group)
-        for path in files:
-            try:
-                yield uploader.upload(path, group_id=group_id, name=name or path.name)
-            except (Interrupted, KeyboardInterrupt):
-                raise
-            except SeqvaultError as exc:
-                if not keep_going:
-                    raise
-                yield UploadResult(
-                    str(path), name or path.name, "", 0, "", "error", failure_reason=str(exc)
-                )
+        try:
+            group_id = self.group_id(group)
+            named = [(path, name or path.name) for path in files]
+            yield from uploader.upload_all(named, group_id=group_id, keep_going=keep_going)
+        finally:
+            board.close()
 
     def download(
         self,
@@ -149,7 +146,31 @@ class Client:
         options: DownloadOptions | None = None,
         progress_to: TextIO | None = None,
     ) -> DownloadResult:
-        downloader = Downloader(
-            api=self.api, options=options or DownloadOptions(), progress_to=progress_to
-        )
-        return downloader.download(file_id, Path(directory))
+        board = Board(progress_to)
+        try:
+            downloader = Downloader(api=self.api, options=options or DownloadOptions(), board=board)
+            return downloader.download(file_id, Path(directory))
+        finally:
+            board.close()
+
+    def download_many(
+        self,
+        file_ids: Sequence[str],
+        directory: str | os.PathLike[str] = ".",
+        *,
+        options: DownloadOptions | None = None,
+        progress_to: TextIO | None = None,
+    ) -> Iterator[DownloadResult | tuple[str, SeqvaultError]]:
+        """Several files at once (`options.files_in_flight`); yields each result as it
+        finishes, or (file ID, error) for a file that could not be downloaded."""
+        board = Board(progress_to)
+        try:
+            downloader = Downloader(api=self.api, options=options or DownloadOptions(), board=board)
+            yield from downloader.download_many(list(file_ids), Path(directory))
+        finally:
+            board.close()
+
+    def entry_file_ids(self, entry: str) -> list[str]:
+        """The IDs of the files attached to an entry version (`ACC.VER`) that the caller sees."""
+        answer = self.api.get(f"entries/{entry}/")
+        return list(dict.fromkeys(str(file["fileId"]) for file in answer.get("files", [])))

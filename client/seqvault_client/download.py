@@ -1,23 +1,26 @@
 """Downloading files: parallel ranged GETs into `<name>.seqvault-part`, resumable from a
-small state file beside it, then checked against the SHA-256 the server recorded."""
+small state file beside it, hashed as the ranges arrive and checked against the SHA-256 the
+server recorded; many files at once."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
 import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from seqvault_client.config import read_json, write_json_private
 from seqvault_client.errors import ChecksumMismatch, Interrupted, SeqvaultError
+from seqvault_client.hashing import FrontierHasher, sha256_of_file
 from seqvault_client.http import Api
-from seqvault_client.progress import Progress
+from seqvault_client.progress import Board, Progress
+from seqvault_client.results import camel_keys
 from seqvault_client.transfer import Transfer, wait_interruptibly
-from seqvault_client.upload import camel_keys
 
 log = logging.getLogger("seqvault")
 
@@ -28,10 +31,11 @@ STATE_SUFFIX = ".seqvault-part.json"
 
 @dataclass
 class DownloadOptions:
-    jobs: int = 6
+    jobs: int = 6  # ranges in flight per file
     chunk_size: int = 16 * MIB
     overwrite: bool = False
     max_attempts: int = 8
+    files_in_flight: int = 4
 
 
 @dataclass
@@ -52,20 +56,43 @@ class DownloadResult:
         return camel_keys(asdict(self))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb", buffering=0) as handle:
-        while chunk := handle.read(4 * MIB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Downloader:
-    def __init__(
-        self, *, api: Api, options: DownloadOptions, progress_to: TextIO | None = None
-    ) -> None:
-        self.api, self.options, self.progress_to = api, options, progress_to
-        self.transfer = Transfer(pool_size=options.jobs, max_attempts=options.max_attempts)
+    def __init__(self, *, api: Api, options: DownloadOptions, board: Board | None = None) -> None:
+        self.api, self.options = api, options
+        self.board = board or Board()
+        self.transfer = Transfer(
+            pool_size=options.jobs * options.files_in_flight, max_attempts=options.max_attempts
+        )
+        self.stop = threading.Event()
+
+    def download_many(
+        self, file_ids: Sequence[str], directory: Path
+    ) -> Iterator[DownloadResult | tuple[str, SeqvaultError]]:
+        """Up to `files_in_flight` files at once; each result (or the file's error) as it
+        finishes. Ctrl-C stops every transfer and raises Interrupted."""
+        pool = ThreadPoolExecutor(self.options.files_in_flight)
+        futures: dict[Future[DownloadResult], str] = {
+            pool.submit(self.download, file_id, directory): file_id for file_id in file_ids
+        }
+        try:
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    error = future.exception()
+                    if isinstance(error, Interrupted):
+                        raise error
+                    if isinstance(error, SeqvaultError):
+                        yield futures[future], error
+                    elif error is not None:
+                        raise error
+                    else:
+                        yield future.result()
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
+        finally:
+            self.stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def download(self, file_id: str, directory: Path) -> DownloadResult:
         file = self.api.get(f"files/{file_id}/")
@@ -77,15 +104,16 @@ class Downloader:
         name = file["name"] if file["name"] not in ("", ".", "..") else file_id
         target = directory / name
         result = DownloadResult(file_id, str(target), size, sha256)
-        if target.exists():
-            if target.stat().st_size == size and sha256 and _sha256(target) == sha256:
-                result.skipped = True
-                return result
-            if not self.options.overwrite:
-                raise SeqvaultError(f"{target} exists with other content (use --overwrite).")
-        directory.mkdir(parents=True, exist_ok=True)
-        progress = Progress(target.name, size, stream=self.progress_to)
+        progress = self.board.file(target.name, size)
         try:
+            if target.exists():
+                if target.stat().st_size == size and sha256 and sha256_of_file(target) == sha256:
+                    result.skipped = True
+                    progress.skip(size)
+                    return result
+                if not self.options.overwrite:
+                    raise SeqvaultError(f"{target} exists with other content (use --overwrite).")
+            directory.mkdir(parents=True, exist_ok=True)
             self._fetch(file_id, target, result, progress)
         finally:
             progress.close()
@@ -105,12 +133,22 @@ class Downloader:
                 handle.truncate(result.size)
         for index in done:
             progress.skip(min(chunk, result.size - index * chunk))
-        missing = [i for i in range(count) if i not in done] if result.size else []
-        if missing:
-            self._fetch_chunks(file_id, partial, state_path, missing, done, result, progress)
-        result.chunks_fetched = len(missing)
-        progress.set_status("checking")
-        actual = _sha256(partial)
+        hasher = FrontierHasher(partial, chunk_size=chunk, size=result.size)
+        try:
+            for index in done:
+                hasher.mark(index)
+            missing = [i for i in range(count) if i not in done] if result.size else []
+            if not result.size:
+                hasher.mark(0)
+            if missing:
+                self._fetch_chunks(
+                    file_id, partial, state_path, missing, done, result, progress, hasher
+                )
+            result.chunks_fetched = len(missing)
+            progress.set_status("checking")
+            actual = hasher.hexdigest()
+        finally:
+            hasher.close()
         if result.sha256 and actual != result.sha256:
             partial.unlink(missing_ok=True)
             state_path.unlink(missing_ok=True)
@@ -141,6 +179,7 @@ class Downloader:
         done: set[int],
         result: DownloadResult,
         progress: Progress,
+        hasher: FrontierHasher,
     ) -> None:
         stop = threading.Event()
         lock = threading.Lock()
@@ -168,6 +207,8 @@ class Downloader:
         def worker() -> None:
             try:
                 while not stop.is_set():
+                    if self.stop.is_set():
+                        raise Interrupted("stopped")
                     try:
                         index = work.get_nowait()
                     except queue.Empty:
@@ -181,9 +222,10 @@ class Downloader:
                         end=end,
                         write=lambda offset, data: os.pwrite(fd, data, offset),
                         progress=progress,
-                        stop=stop,
+                        stop=self.stop,
                         what=f"{partial.name} bytes {start}-{end}",
                     )
+                    hasher.mark(index)
                     with lock:
                         done.add(index)
                         save_state()
@@ -195,16 +237,18 @@ class Downloader:
 
         with lock:
             save_state()
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.options.jobs)]
+        jobs = min(self.options.jobs, len(missing))
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(jobs)]
         try:
             for thread in threads:
                 thread.start()
             wait_interruptibly(threads, stop)
         finally:
-            os.fsync(fd)
             os.close(fd)
         if errors:
             raise errors[0]
+        if any(index not in done for index in missing):
+            raise Interrupted("stopped")
 
     def _url(self, file_id: str) -> dict[str, Any]:
         answer = self.api.get(f"files/{file_id}/download", redirect="false")

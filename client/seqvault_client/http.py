@@ -108,7 +108,11 @@ class Api:
             response.close()
             if response.status_code == 429 and not last:
                 wait = _retry_after(response, default=backoff(attempt))
-                log.info("%s %s: 429, waiting %.0f s", method, url, wait)
+                log.warning(
+                    "The server asks to wait (%s): trying again in %.0f s.",
+                    api_error(response).message.rstrip("."),
+                    wait,
+                )
                 time.sleep(wait)
                 continue
             if response.status_code in RETRYABLE_STATUS and not last:
@@ -121,6 +125,13 @@ class Api:
             del response
             raise error
         raise AssertionError("unreachable")
+
+    def withdraw_file(self, file_id: str) -> None:
+        """Delete a file that could not be sent, so it holds no quota; a failure is logged."""
+        try:
+            self.request("DELETE", f"files/{file_id}/", expect=(200,))
+        except SeqvaultError as exc:
+            log.info("could not withdraw file %s: %s", file_id, exc)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None).json()

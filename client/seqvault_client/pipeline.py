@@ -24,7 +24,7 @@ from seqvault_client.transfer import Transfer
 
 log = logging.getLogger("seqvault")
 
-READ_CHUNK = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class PartPipeline:
             os.close(fd)
         if self._error is not None:
             raise self._error
+        if self.stop.is_set():
+            raise Interrupted("stopped")
         return self.etags, self.whole_sha256
 
     def _guard(self, target: Any, *args: Any) -> None:

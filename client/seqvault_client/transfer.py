@@ -20,7 +20,7 @@ from seqvault_client.progress import Progress
 
 log = logging.getLogger("seqvault")
 
-CHUNK = 1024 * 1024
+CHUNK = 256 * 1024
 # Connect quickly; a read may wait while S3 digests a large part.
 TIMEOUT = (15.0, 300.0)
 # A URL this close to its expiry is renewed before a retry rather than tried again.
@@ -42,18 +42,22 @@ class FileRange:
     def __len__(self) -> int:
         return self.length
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[memoryview]:
+        # One buffer per request, refilled: the HTTP client sends each piece before it asks for
+        # the next, so nothing is allocated per chunk (and no per-thread heap grows).
+        buffer = bytearray(min(CHUNK, self.length) or 1)
+        view = memoryview(buffer)
         position, end = self.offset, self.offset + self.length
         while position < end:
             if self.stop.is_set():
                 raise Interrupted("stopped")
-            data = os.pread(self.fd, min(CHUNK, end - position), position)
-            if not data:
+            count = os.preadv(self.fd, [view[: min(CHUNK, end - position)]], position)
+            if not count:
                 raise FileChangedError("the file became shorter while it was being sent")
-            position += len(data)
-            self.sent += len(data)
-            self.progress.add(len(data))
-            yield data
+            position += count
+            self.sent += count
+            self.progress.add(count)
+            yield view[:count]
 
 
 def _expires_soon(target: Target) -> bool:

@@ -1,20 +1,30 @@
-"""Uploading files: one PUT for small ones, a resumable multipart upload for large ones."""
+"""Uploading files: small ones in bulk (one PUT each, requested and confirmed in batches), large
+ones as resumable multipart uploads."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import queue
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from seqvault_client.errors import ApiError, FileChangedError, SeqvaultError
+from seqvault_client.errors import (
+    ApiError,
+    FileChangedError,
+    Interrupted,
+    SeqvaultError,
+)
+from seqvault_client.hashing import sha256_of_file
 from seqvault_client.http import Api
 from seqvault_client.pipeline import HeldPart, PartPipeline, layout
-from seqvault_client.progress import Progress
+from seqvault_client.progress import Board, Progress
+from seqvault_client.results import UploadResult, camel_keys
+from seqvault_client.small_files import SmallFiles
 from seqvault_client.state import StateStore
 from seqvault_client.transfer import Transfer
 
@@ -23,7 +33,9 @@ log = logging.getLogger("seqvault")
 MIB = 1024**2
 SETTLED_UPLOAD = {"accepted", "rejected", "failed", "cancelled"}
 SETTLED_FILE = {"verified", "failed", "expired"}
-WAIT_NOTICE_SECONDS = 60
+# A wait for verification longer than this is told, once per file.
+WAIT_NOTICE_SECONDS = 2.0
+STALE_UPLOAD_HOURS = 72
 
 
 @dataclass
@@ -35,43 +47,10 @@ class UploadOptions:
     wait: bool = True  # wait until the server has verified the file
     hash_first: bool = False  # hash large files before asking, so dedup can apply to them
     max_attempts: int = 8
+    files_in_flight: int = 16  # small files sent at once
 
 
-@dataclass
-class UploadResult:
-    path: str
-    name: str
-    file_id: str
-    size: int
-    sha256: str
-    status: str  # the file's status on the server: verified, uploaded, failed, …
-    deduplicated: bool = False
-    resumed: bool = False
-    parts_sent: list[int] = field(default_factory=list)
-    failure_reason: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def as_json(self) -> dict[str, Any]:
-        """The command's --json form, named as the API names things."""
-        return camel_keys(asdict(self))
-
-
-def camel_keys(data: dict[str, Any]) -> dict[str, Any]:
-    def camel(name: str) -> str:
-        head, *rest = name.split("_")
-        return head + "".join(word.title() for word in rest)
-
-    return {camel(key): value for key, value in data.items()}
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb", buffering=0) as handle:
-        while chunk := handle.read(4 * MIB):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["UploadOptions", "UploadResult", "Uploader", "camel_keys", "sha256_of_file"]
 
 
 class Uploader:
@@ -81,58 +60,78 @@ class Uploader:
         api: Api,
         states: StateStore,
         options: UploadOptions,
-        progress_to: TextIO | None = None,
+        board: Board | None = None,
     ) -> None:
         self.api, self.states, self.options = api, states, options
-        self.progress_to = progress_to
-        self.transfer = Transfer(pool_size=options.jobs, max_attempts=options.max_attempts)
+        self.board = board or Board()
+        pool = max(options.jobs, options.files_in_flight)
+        self.transfer = Transfer(pool_size=pool, max_attempts=options.max_attempts)
+        self._cancelled = threading.Event()
+        self._stops: list[threading.Event] = []
+
+    def upload_all(
+        self, files: list[tuple[Path, str]], *, group_id: int, keep_going: bool = False
+    ) -> Iterator[UploadResult]:
+        """Small files in bulk while the large ones go one after the other, both at once (a
+        folder of mixed sizes keeps the link busy); one result per file as each is settled.
+        With `keep_going`, a file that cannot be uploaded yields a result with status "error"
+        and the reason, and the next file goes; otherwise the error is raised."""
+        sized = [(path, name, path.stat().st_size) for path, name in files]
+        threshold = self.options.multipart_threshold
+        small = [(path, name) for path, name, size in sized if size <= threshold]
+        large = [(path, name) for path, name, size in sized if size > threshold]
+        self.board.expect(len(sized), sum(size for _, _, size in sized))
+        bulk = SmallFiles(
+            api=self.api,
+            transfer=self.transfer,
+            board=self.board,
+            files_in_flight=self.options.files_in_flight,
+            dedup=self.options.dedup,
+            wait=self.options.wait,
+            poll=self._poll,
+        )
+        self._stops = [bulk.stop]
+        sources: list[Callable[[], Iterator[UploadResult]]] = []
+        if small:
+            sources.append(lambda: bulk.run(small, group_id=group_id))
+        if large:
+            sources.append(lambda: self._large_files(large, group_id, keep_going))
+        for result in _merged(sources, on_stop=self._stop_all):
+            if result.status == "error" and not keep_going:
+                raise SeqvaultError(f"{result.name}: {result.failure_reason}")
+            yield result
+
+    def _stop_all(self) -> None:
+        self._cancelled.set()
+        for stop in list(self._stops):
+            stop.set()
+
+    def _large_files(
+        self, large: list[tuple[Path, str]], group_id: int, keep_going: bool
+    ) -> Iterator[UploadResult]:
+        for path, name in large:
+            if self._cancelled.is_set():
+                raise Interrupted("stopped")
+            try:
+                yield self._large(path, group_id=group_id, name=name)
+            except (Interrupted, KeyboardInterrupt):
+                raise
+            except SeqvaultError as exc:
+                if not keep_going:
+                    raise
+                yield UploadResult(str(path), name, "", 0, "", "error", failure_reason=str(exc))
 
     def upload(self, path: Path, *, group_id: int, name: str) -> UploadResult:
-        size = path.stat().st_size
-        progress = Progress(name, size, stream=self.progress_to)
+        """One file: a multipart upload if it is over the threshold, else one PUT."""
+        [result] = self.upload_all([(path, name)], group_id=group_id)
+        return result
+
+    def _large(self, path: Path, *, group_id: int, name: str) -> UploadResult:
+        progress = Progress(self.board, name, path.stat().st_size)
         try:
-            if size <= self.options.multipart_threshold:
-                return self._single(path, group_id=group_id, name=name, progress=progress)
             return self._multipart(path, group_id=group_id, name=name, progress=progress)
         finally:
             progress.close()
-
-    # --- one PUT ------------------------------------------------------------------------------
-
-    def _request(self, *, group_id: int, spec: dict[str, Any]) -> dict[str, Any]:
-        answer = self.api.post(
-            "files/request-uploads",
-            {"groupId": group_id, "files": [spec], "dedup": self.options.dedup},
-        )
-        return dict(answer[0])
-
-    def _single(self, path: Path, *, group_id: int, name: str, progress: Progress) -> UploadResult:
-        size = path.stat().st_size
-        sha256 = sha256_of_file(path)
-        ticket = self._request(
-            group_id=group_id, spec={"name": name, "size": size, "sha256": sha256}
-        )
-        result = UploadResult(str(path), name, ticket["fileId"], size, sha256, "verified")
-        if ticket.get("deduplicated"):
-            result.deduplicated = True
-            progress.skip(size)
-            return result
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            self.transfer.put(
-                target=ticket,
-                refresh=None,
-                fd=fd,
-                offset=0,
-                length=size,
-                progress=progress,
-                stop=threading.Event(),
-                what=name,
-            )
-        finally:
-            os.close(fd)
-        file = self.api.request("POST", f"files/{result.file_id}/confirm", expect=(200, 202)).json()
-        return self._settled(result, file, progress)
 
     # --- multipart ---------------------------------------------------------------------------
 
@@ -164,7 +163,7 @@ class Uploader:
         )
         upload = session["upload"]
         if upload["status"] == "pending":
-            result.sha256 = self._send_and_complete(path, upload, stat, progress, result)
+            result.sha256 = self._send_or_withdraw(key, path, upload, stat, progress, result)
         else:
             progress.skip(stat.st_size)
         # The state is kept until the file is settled: interrupted while waiting for the
@@ -172,6 +171,13 @@ class Uploader:
         settled = self._settled_multipart(result, upload["uploadId"], progress)
         self.states.remove(key)
         return settled
+
+    def _request(self, *, group_id: int, spec: dict[str, Any]) -> dict[str, Any]:
+        answer = self.api.post(
+            "files/request-uploads",
+            {"groupId": group_id, "files": [spec], "dedup": self.options.dedup},
+        )
+        return dict(answer[0])
 
     def _start(
         self, key: str, path: Path, group_id: int, name: str, stat: os.stat_result
@@ -250,6 +256,49 @@ class Uploader:
             for part in answer["parts"]
         }
 
+    def _send_or_withdraw(
+        self,
+        key: str,
+        path: Path,
+        upload: dict[str, Any],
+        stat: os.stat_result,
+        progress: Progress,
+        result: UploadResult,
+    ) -> str:
+        """Send and complete. An upload that cannot finish is cancelled and its file deleted,
+        so nothing stays held (parts, a pending slot, quota), unless the same command can
+        resume it: after an interruption or a failure to reach S3 or the server."""
+        try:
+            return self._send_and_complete(path, upload, stat, progress, result)
+        except (Interrupted, KeyboardInterrupt):
+            raise
+        except ApiError as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise self._kept(exc) from exc
+            raise self._withdrawn(exc, key, upload["uploadId"], result.file_id) from exc
+        except FileChangedError as exc:
+            raise self._withdrawn(exc, key, upload["uploadId"], result.file_id) from exc
+        except SeqvaultError as exc:
+            raise self._kept(exc) from exc
+
+    @staticmethod
+    def _kept(exc: SeqvaultError) -> SeqvaultError:
+        return SeqvaultError(
+            f"{exc} The parts already sent are kept: run the same command again to resume "
+            f"(the server drops an upload left alone for {STALE_UPLOAD_HOURS} h)."
+        )
+
+    def _withdrawn(
+        self, exc: SeqvaultError, key: str, upload_id: str, file_id: str
+    ) -> SeqvaultError:
+        self._cancel_quietly(upload_id)
+        self.api.withdraw_file(file_id)
+        self.states.remove(key)
+        return SeqvaultError(
+            f"{exc} The upload was cancelled and the file withdrawn: nothing is held on the "
+            "server. Run the command again to send it anew."
+        )
+
     def _send_and_complete(
         self,
         path: Path,
@@ -265,7 +314,7 @@ class Uploader:
         for round_ in range(2):
             held = self._held(upload["uploadId"]) if result.resumed or round_ else {}
             if round_:
-                progress = Progress(result.name, stat.st_size, stream=progress.stream)
+                progress.restart()
             pipeline = PartPipeline(
                 api=self.api,
                 transfer=self.transfer,
@@ -278,7 +327,13 @@ class Uploader:
                 # an S3 that checks no SHA-256 (Ceph RGW) binds each part by Content-MD5
                 part_md5=upload.get("checksumAlgorithm") == "MD5",
             )
-            etags, sha256 = pipeline.run()
+            self._stops.append(pipeline.stop)
+            if self._cancelled.is_set():
+                raise Interrupted("stopped")
+            try:
+                etags, sha256 = pipeline.run()
+            finally:
+                self._stops.remove(pipeline.stop)
             result.parts_sent += sorted(pipeline.sent)
             now = path.stat()
             if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
@@ -318,7 +373,7 @@ class Uploader:
     ) -> UploadResult:
         if self.options.wait:
             progress.set_status("verifying")
-            self._poll(f"multipart_uploads/{upload_id}/", SETTLED_UPLOAD)
+            self._poll(f"multipart_uploads/{upload_id}/", SETTLED_UPLOAD, result.name)
         file = self.api.get(f"files/{result.file_id}/")
         return self._settled(result, file, progress)
 
@@ -327,14 +382,14 @@ class Uploader:
     ) -> UploadResult:
         if self.options.wait and file["status"] not in SETTLED_FILE:
             progress.set_status("verifying")
-            file = self._poll(f"files/{result.file_id}/", SETTLED_FILE)
+            file = self._poll(f"files/{result.file_id}/", SETTLED_FILE, result.name)
         result.status = file["status"]
         result.failure_reason = file.get("failureReason", "")
         result.sha256 = file.get("sha256") or result.sha256
         progress.set_status(result.status)
         return result
 
-    def _poll(self, path: str, settled: set[str]) -> dict[str, Any]:
+    def _poll(self, path: str, settled: set[str], label: str = "") -> dict[str, Any]:
         delay = 0.2
         started = time.monotonic()
         told = False
@@ -344,10 +399,51 @@ class Uploader:
                 return answer
             if not told and time.monotonic() - started > WAIT_NOTICE_SECONDS:
                 log.warning(
-                    "Waiting for the server to verify the upload (%s); Ctrl-C is safe, running "
-                    "the command again resumes the wait, and --no-wait skips it.",
-                    path,
+                    "%s: waiting for the server to verify it (Ctrl-C is safe: the same command "
+                    "resumes the wait; --no-wait skips it).",
+                    label or path,
                 )
                 told = True
             time.sleep(delay)
             delay = min(5.0, delay * 1.5)
+
+
+def _merged(
+    sources: list[Callable[[], Iterator[UploadResult]]], *, on_stop: Callable[[], None]
+) -> Iterator[UploadResult]:
+    """Run each source in its own thread; yield their results as they come. Ctrl-C, an error
+    or the caller closing the iteration stops them all (Ctrl-C becomes Interrupted)."""
+    results: queue.Queue[UploadResult | BaseException | None] = queue.Queue()
+
+    def produce(source: Callable[[], Iterator[UploadResult]]) -> None:
+        try:
+            for result in source():
+                results.put(result)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    threads = [threading.Thread(target=produce, args=(s,), daemon=True) for s in sources]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    try:
+        while running:
+            try:
+                item = results.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        on_stop()
+        deadline = time.monotonic() + 15
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -4,6 +4,7 @@ from filesharing.api import multipart, views
 
 urlpatterns = [
     path("files/request-uploads", views.RequestUploadsView.as_view(), name="request-uploads"),
+    path("files/confirm", views.FilesConfirmView.as_view(), name="files-confirm"),
     path("files/", views.FileListView.as_view(), name="files"),
     path("files/<str:file_id>/", views.FileDetailView.as_view(), name="file-detail"),
     path("files/<str:file_id>/confirm", views.FileConfirmView.as_view(), name="file-confirm"),

@@ -13,14 +13,21 @@ from core.api.pagination import Pagination
 from filesharing.api.fields import FileSpecListField
 from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
 from filesharing.models import File
-from filesharing.selectors import FileFilters, file_get_for_user, file_list_for_user
+from filesharing.selectors import (
+    FileFilters,
+    file_get_for_user,
+    file_list_for_user,
+    files_get_for_user,
+)
 from filesharing.services import (
+    ConfirmOutcome,
     FileSpec,
     UploadTicket,
     file_confirm,
     file_download_url,
     file_request_uploads,
     file_soft_delete,
+    files_confirm,
 )
 from groups.selectors import group_get_for_user
 
@@ -151,6 +158,48 @@ class FileConfirmView(APIView):
         )
         code = status.HTTP_200_OK if file.status == File.Status.VERIFIED else 202
         return Response(FileOutputSerializer(file).data, status=code)
+
+
+class FilesConfirmView(APIView):
+    class InputSerializer(serializers.Serializer):
+        fileIds = serializers.ListField(child=serializers.UUIDField(), min_length=1)
+
+        def validate_fileIds(self, value: list[Any]) -> list[str]:
+            ids = [str(file_id) for file_id in value]
+            if len(set(ids)) != len(ids):
+                raise serializers.ValidationError("An ID is listed twice.")
+            return ids
+
+    class RefusalSerializer(serializers.Serializer):
+        fileId = serializers.UUIDField(source="file_id")
+        error = serializers.SerializerMethodField(help_text="{code, message, details}")
+
+        def get_error(self, outcome: ConfirmOutcome) -> dict[str, Any]:
+            assert outcome.error is not None
+            error = outcome.error
+            return {"code": error.code, "message": error.message, "details": error.details}
+
+    class OutputSerializer(serializers.Serializer):
+        confirmed = FileOutputSerializer(many=True)
+        refused = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        file_ids = data.validated_data["fileIds"]
+        outcomes = files_confirm(
+            file_ids=file_ids,
+            found=files_get_for_user(file_ids=file_ids, user=request.user),
+            actor=request.user,
+        )
+        answer = {
+            "confirmed": [outcome.file for outcome in outcomes if outcome.error is None],
+            "refused": self.RefusalSerializer(
+                [outcome for outcome in outcomes if outcome.error is not None], many=True
+            ).data,
+        }
+        return Response(self.OutputSerializer(answer).data)
 
 
 class FileDownloadView(APIView):

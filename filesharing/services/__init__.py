@@ -1,5 +1,6 @@
 """Every write to files goes through these functions."""
 
+from filesharing.services.batch_confirm import ConfirmOutcome, files_confirm
 from filesharing.services.lifecycle import file_download_url, file_restore, file_soft_delete
 from filesharing.services.request_uploads import FileSpec, UploadTicket, file_request_uploads
 from filesharing.services.verification import (
@@ -10,6 +11,7 @@ from filesharing.services.verification import (
 )
 
 __all__ = [
+    "ConfirmOutcome",
     "FileSpec",
     "UploadTicket",
     "file_confirm",
@@ -20,4 +22,5 @@ __all__ = [
     "file_reverify",
     "file_soft_delete",
     "file_verify",
+    "files_confirm",
 ]

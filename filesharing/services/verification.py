@@ -20,7 +20,7 @@ PENDING = (File.Status.REQUESTED, File.Status.UPLOADED)
 MULTIPART_IN_FLIGHT = ("pending", "uploaded")
 
 
-def _refuse_unusable(file: File) -> None:
+def refuse_unusable(file: File) -> None:
     if file.deleted_at is not None:
         raise ApplicationError("file_deleted", f"File {file.id} was deleted.", status=409)
     if file.status in (File.Status.FAILED, File.Status.EXPIRED):
@@ -36,7 +36,7 @@ def file_confirm(*, file: File, actor: Actor) -> File:
     """The client says its PUT is done: check the object is there, then verify it."""
     from filesharing.tasks import verify_file_task
 
-    _refuse_unusable(file)
+    refuse_unusable(file)
     if file.status == File.Status.VERIFIED:
         return file
     if file.multipart_uploads.filter(status="pending").exists():
@@ -46,22 +46,32 @@ def file_confirm(*, file: File, actor: Actor) -> File:
             status=409,
         )
     if s3.head(key=file.key) is None:
-        raise ApplicationError(
-            "file_not_uploaded",
-            f"No file uploaded for file ID {file.id}.",
-            status=409,
-            details={"fileId": str(file.id)},
-        )
+        raise not_uploaded_error(file)
     with transaction.atomic():
-        locked = File.objects.select_for_update().get(pk=file.pk)
-        if locked.status == File.Status.REQUESTED:
-            locked.status = File.Status.UPLOADED
-            locked.save(update_fields=["status"])
-            audit_event(actor=actor, action="file.uploaded", obj=locked)
+        locked = file_mark_uploaded(file=file, actor=actor)
         enqueue_on_commit(
             verify_file_task, str(file.pk), recovered_by="verify_unconfirmed_files_task"
         )
     locked.refresh_from_db()
+    return locked
+
+
+def not_uploaded_error(file: File) -> ApplicationError:
+    return ApplicationError(
+        "file_not_uploaded",
+        f"No file uploaded for file ID {file.id}.",
+        status=409,
+        details={"fileId": str(file.id)},
+    )
+
+
+def file_mark_uploaded(*, file: File, actor: Actor) -> File:
+    """`requested` → `uploaded` once S3 holds the object; the caller holds the transaction."""
+    locked = File.objects.select_for_update().get(pk=file.pk)
+    if locked.status == File.Status.REQUESTED:
+        locked.status = File.Status.UPLOADED
+        locked.save(update_fields=["status"])
+        audit_event(actor=actor, action="file.uploaded", obj=locked)
     return locked
 
 

@@ -3,11 +3,13 @@ live_server, on a loopback port, with the test database) and the S3 emulator."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,8 @@ class Cli:
             "SEQVAULT_TOKEN": self.token,
             "SEQVAULT_CONFIG_DIR": str(self.config_dir),
             "PYTHONUNBUFFERED": "1",
+            # Tests that look at the progress line written when not on a terminal set it.
+            "SEQVAULT_PROGRESS_SECONDS": "3600",
         }
         return env | self.extra_env | overrides
 
@@ -84,6 +88,11 @@ def cli(server: str, submitter: Actor, tmp_path: Path) -> Cli:
         group=submitter.group.name,
         extra_env={},
     )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """`--json` output: one object per line, one line per finished file."""
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def write_random(path: Path, size: int) -> bytes:

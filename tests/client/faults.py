@@ -4,6 +4,7 @@ pointed at it with HTTP_PROXY, as a user behind a proxy would be; S3 and the API
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -19,8 +20,9 @@ STALL_SECONDS = 5.0
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade"}
 
 # A rule sees (method, url, attempt number of this method, path and part) and answers what to do:
-# None (forward), "500", "drop" (close the socket mid-body), "stall" (take the whole request,
-# never forward it, hang up after a few seconds) or a delay in seconds (float) before forwarding.
+# None (forward), "500", "429" (an API answer asking to wait a second), "drop" (close the socket
+# mid-body), "stall" (take the whole request, never forward it, hang up after a few seconds) or a
+# delay in seconds (float) before forwarding.
 Rule = Callable[[str, str, int], str | float | None]
 
 
@@ -68,6 +70,15 @@ class FaultProxy:
                         500,
                         {"Content-Type": "application/xml"},
                         b"<Error><Code>InternalError</Code></Error>",
+                    )
+                    return
+                if action == "429":
+                    proxy.log.append((self.command, self.path, "429"))
+                    error = {"error": {"code": "too_many_pending_uploads", "message": "Busy."}}
+                    self._answer(
+                        429,
+                        {"Content-Type": "application/json", "Retry-After": "1"},
+                        json.dumps(error).encode(),
                     )
                     return
                 if isinstance(action, float):

@@ -10,7 +10,7 @@ import pytest
 
 from core.models import AuditEvent
 from filesharing.models import File
-from tests.client.conftest import MIB, SMALL_PARTS, Cli, read_until, write_random
+from tests.client.conftest import MIB, SMALL_PARTS, Cli, json_lines, read_until, write_random
 from tests.client.faults import fault_proxy
 from tests.conftest import sha256_hex
 
@@ -47,7 +47,7 @@ def test_download_writes_the_same_bytes_under_the_files_name(cli: Cli, tmp_path:
     assert AuditEvent.objects.filter(action="file.download_url_issued", object_id=file_id).exists()
     # a second download finds it there and intact
     again = cli.run("download", file_id, "-o", str(tmp_path / "down"), "--json")
-    [result] = json.loads(again.stdout)
+    [result] = json_lines(again.stdout)
     assert result["skipped"] is True
     assert result["sha256"] == sha256_hex(data)
 
@@ -148,6 +148,37 @@ def test_unknown_and_unverified_files_fail_without_stopping_the_others(
     assert "file_not_found" in done.stderr
     assert (tmp_path / "d" / "ok.fq").read_bytes() == data
     assert cli.run("download", file_id, "-o", str(tmp_path / "up")).returncode == 0
+
+
+def test_a_manifest_downloads_many_files_at_once(cli: Cli, tmp_path: Path) -> None:
+    # given five uploaded files and the upload's own output as a manifest
+    contents = {f"s{i}.fq": write_random(tmp_path / "up" / f"s{i}.fq", 2000 + i) for i in range(5)}
+    upload = cli.run("upload", str(tmp_path / "up"), "-g", cli.group)
+    assert upload.returncode == 0, upload.stderr
+    (tmp_path / "manifest.tsv").write_text("# files of run 7\n" + upload.stdout)
+
+    # when they are downloaded from the manifest, three at a time, as JSON
+    done = cli.run(
+        "download",
+        "--manifest",
+        str(tmp_path / "manifest.tsv"),
+        "-o",
+        str(tmp_path / "down"),
+        "--files-in-flight",
+        "3",
+        "--json",
+    )
+
+    # then each file is there with its bytes, and each result is a line of its own
+    assert done.returncode == 0, done.stderr
+    results = json_lines(done.stdout)
+    assert sorted(Path(r["path"]).name for r in results) == sorted(contents)
+    for name, data in contents.items():
+        assert (tmp_path / "down" / name).read_bytes() == data
+    assert {r["sha256"] for r in results} == {sha256_hex(d) for d in contents.values()}
+    nothing = cli.run("download", "-o", str(tmp_path / "down"))
+    assert nothing.returncode == 1
+    assert "Name the files to download" in nothing.stderr
 
 
 def test_files_ls_lists_the_groups_files(cli: Cli, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from django.test import override_settings
 from core.models import AuditEvent
 from filesharing import s3
 from filesharing.models import File, MultipartUpload
-from tests.client.conftest import MIB, SMALL_PARTS, Cli, read_until, write_random
+from tests.client.conftest import MIB, SMALL_PARTS, Cli, json_lines, read_until, write_random
 from tests.client.faults import fault_proxy, part_number
 from tests.conftest import sha256_hex
 
@@ -66,7 +65,7 @@ def test_json_output_and_the_same_content_is_not_sent_twice(cli: Cli, tmp_path: 
     first = cli.run("upload", str(tmp_path / "a.fastq"), "-g", cli.group, "--json")
     (tmp_path / "b.fastq").write_bytes(data)
     second = cli.run("upload", str(tmp_path / "b.fastq"), "-g", cli.group, "--json")
-    [one], [two] = json.loads(first.stdout), json.loads(second.stdout)
+    [one], [two] = json_lines(first.stdout), json_lines(second.stdout)
     assert one["deduplicated"] is False
     assert one["status"] == "verified"
     assert one["sha256"] == sha256_hex(data)
@@ -90,7 +89,7 @@ def test_large_files_deduplicate_when_hashed_first(cli: Cli, tmp_path: Path) -> 
         "--hash-first",
         *SMALL_PARTS,
     )
-    [result] = json.loads(again.stdout)
+    [result] = json_lines(again.stdout)
     assert result["deduplicated"] is True
     assert result["fileId"] == first.stdout.split("\t")[1].strip()
     assert MultipartUpload.objects.count() == 1

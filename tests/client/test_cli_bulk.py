@@ -1,0 +1,171 @@
+"""`seqvault upload` of many files, what it shows while it works, and what a failure leaves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from filesharing import s3
+from filesharing.models import File, MultipartUpload
+from filesharing.selectors import group_storage_used
+from groups.models import Group
+from tests.client.conftest import MIB, SMALL_PARTS, Cli, json_lines, write_random
+from tests.client.faults import fault_proxy, part_number
+from tests.conftest import sha256_hex
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ seqvault: \d+/\d+ files, ")
+
+
+def test_small_files_go_in_one_request_and_batched_confirmations(cli: Cli, tmp_path: Path) -> None:
+    # given a folder of 40 small files
+    contents = {
+        f"r{i:02d}.fq": write_random(tmp_path / "run" / f"r{i:02d}.fq", 3000 + i) for i in range(40)
+    }
+
+    # when it is uploaded through a proxy that sees every request
+    with fault_proxy(lambda method, url, attempt: None) as (proxy_url, proxy):
+        done = cli.run(
+            "upload", str(tmp_path / "run"), "-g", cli.group, "--json", HTTP_PROXY=proxy_url
+        )
+
+    # then one request-uploads call asked for all of them, confirmations went in batches, no
+    # file was polled, and each file is verified with its bytes
+    assert done.returncode == 0, done.stderr
+    api_calls = [(method, url) for method, url, _ in proxy.log if "/api/" in url]
+    assert sum("request-uploads" in url for _, url in api_calls) == 1
+    confirms = [url for method, url in api_calls if url.endswith("/api/files/confirm")]
+    assert 1 <= len(confirms) < 40
+    assert not [url for method, url in api_calls if method == "GET" and "/api/files/" in url]
+    assert sum(method == "PUT" for method, url, _ in proxy.log) == 40
+    results = json_lines(done.stdout)
+    assert sorted(r["name"] for r in results) == sorted(contents)
+    for result in results:
+        assert result["status"] == "verified"
+        file = File.objects.get(pk=result["fileId"])
+        assert (file.status, file.name) == ("verified", result["name"])
+        assert file.sha256 == result["sha256"] == sha256_hex(contents[result["name"]])
+
+
+def test_a_refused_name_does_not_stop_the_other_files(cli: Cli, tmp_path: Path) -> None:
+    write_random(tmp_path / "run" / "good.fq", 100)
+    write_random(tmp_path / "run" / "bad name.fq", 100)
+    write_random(tmp_path / "run" / "fine.fq", 100)
+    done = cli.run("upload", str(tmp_path / "run"), "-g", cli.group, "--json")
+    assert done.returncode == 1
+    results = {r["name"]: r for r in json_lines(done.stdout)}
+    assert results["bad name.fq"]["status"] == "error"
+    assert "invalid_filename" in results["bad name.fq"]["failureReason"]
+    assert {results[n]["status"] for n in ("good.fq", "fine.fq")} == {"verified"}
+    assert sorted(File.objects.values_list("name", flat=True)) == ["fine.fq", "good.fq"]
+    assert done.stderr.count("invalid_filename") == 1
+
+
+def test_without_a_terminal_a_timestamped_line_tells_progress(cli: Cli, tmp_path: Path) -> None:
+    # given a network that holds each part two seconds
+    write_random(tmp_path / "reads.bam", 10 * MIB + 10)
+
+    def rule(method: str, url: str, attempt: int) -> float | None:
+        return 1.0 if method == "PUT" and part_number(url) else None
+
+    with fault_proxy(rule) as (proxy_url, _):
+        done = cli.run(
+            "upload",
+            str(tmp_path / "reads.bam"),
+            "-g",
+            cli.group,
+            "-j",
+            "1",
+            *SMALL_PARTS,
+            HTTP_PROXY=proxy_url,
+            SEQVAULT_PROGRESS_SECONDS="0.5",
+        )
+
+    # then stderr holds timestamped progress lines and nothing else
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) >= 3
+    assert all(STAMPED.match(line) for line in lines), lines
+    assert "/1 files" in lines[0]
+    assert "reads.bam" in lines[-1]
+
+
+def test_waits_the_server_asks_for_are_shown_once_without_verbose(cli: Cli, tmp_path: Path) -> None:
+    # given a server that answers 429 (Retry-After: 1) to the first two upload starts
+    data = write_random(tmp_path / "reads.bam", 10 * MIB + 10)
+
+    def rule(method: str, url: str, attempt: int) -> str | None:
+        busy = method == "POST" and url.endswith("/multipart_uploads") and attempt <= 2
+        return "429" if busy else None
+
+    with fault_proxy(rule) as (proxy_url, _):
+        done = cli.run(
+            "upload",
+            str(tmp_path / "reads.bam"),
+            "-g",
+            cli.group,
+            *SMALL_PARTS,
+            HTTP_PROXY=proxy_url,
+        )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "The server asks to wait (Busy): trying again in 1 s.\n"
+    assert File.objects.get().sha256 == sha256_hex(data)
+
+
+def test_a_file_changed_while_sent_leaves_nothing_held(cli: Cli, tmp_path: Path) -> None:
+    # given a group with a quota, and a file that changes while its second part is on its way
+    assert cli.group
+    group = Group.objects.get(name=cli.group)
+    group.quota_bytes = 1024**3
+    group.save()
+    path = tmp_path / "reads.bam"
+    write_random(path, 15 * MIB)
+
+    def rule(method: str, url: str, attempt: int) -> None:
+        if method == "PUT" and part_number(url) == 2 and attempt == 1:
+            with path.open("r+b") as handle:
+                handle.write(b"changed")
+
+    with fault_proxy(rule) as (proxy_url, _):
+        done = cli.run(
+            "upload", str(path), "-g", cli.group, "-j", "1", *SMALL_PARTS, HTTP_PROXY=proxy_url
+        )
+
+    # then the command says so once; the upload is cancelled, S3 holds no parts, the file is
+    # withdrawn, the group's quota is free again and no resume state is left
+    assert done.returncode == 1
+    assert "changed while it was being sent" in done.stderr
+    assert "nothing is held on the server" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    upload = MultipartUpload.objects.get()
+    assert upload.status == "cancelled"
+    listed = s3.client().list_multipart_uploads(Bucket=s3.bucket(), Prefix=upload.file.key)
+    assert not listed.get("Uploads")
+    assert File.objects.get().deleted_at is not None
+    assert group_storage_used(group=group) == 0
+    assert not list((cli.config_dir / "uploads").glob("*.json"))
+
+
+def test_an_upload_s3_keeps_refusing_is_kept_for_the_same_command(cli: Cli, tmp_path: Path) -> None:
+    # given a network where every PUT of part 2 fails
+    data = write_random(tmp_path / "reads.bam", 10 * MIB + 10)
+    args = ("upload", str(tmp_path / "reads.bam"), "-g", cli.group, "-j", "1", *SMALL_PARTS)
+
+    def rule(method: str, url: str, attempt: int) -> str | None:
+        return "500" if method == "PUT" and part_number(url) == 2 else None
+
+    with fault_proxy(rule) as (proxy_url, _):
+        failed = cli.run(*args, "--max-attempts", "2", HTTP_PROXY=proxy_url)
+
+    # then it says the upload is kept and how to resume; running it again finishes it
+    assert failed.returncode == 1
+    assert "run the same command again to resume" in failed.stderr
+    assert MultipartUpload.objects.get().status == "pending"
+    done = cli.run(*args)
+    assert done.returncode == 0, done.stderr
+    assert MultipartUpload.objects.get().status == "accepted"
+    assert File.objects.get().sha256 == sha256_hex(data)
