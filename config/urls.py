@@ -3,6 +3,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core import converters
+
+converters.register()
+
 api = [
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
@@ -22,3 +26,8 @@ urlpatterns = [
 
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
+
+handler400 = "core.api.handlers.bad_request"
+handler403 = "core.api.handlers.permission_denied"
+handler404 = "core.api.handlers.page_not_found"
+handler500 = "core.api.handlers.server_error"

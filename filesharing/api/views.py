@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
 from core.api.pagination import Pagination
 from filesharing.api.fields import FileSpecListField
 from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
@@ -27,7 +28,7 @@ from groups.selectors import group_get_for_user
 
 class RequestUploadsView(APIView):
     class InputSerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(min_value=1)
+        groupId = IdField()
         numberFiles = serializers.IntegerField(min_value=1, required=False)
         files = FileSpecListField(required=False)
         dedup = serializers.BooleanField(
@@ -103,7 +104,7 @@ class RequestUploadsView(APIView):
 
 class FileListView(APIView):
     class FilterSerializer(serializers.Serializer):
-        group = serializers.IntegerField(required=False)
+        group = IdField(required=False)
         status = serializers.ChoiceField(choices=File.Status.choices, required=False)
         name = serializers.CharField(required=False)
         released = serializers.BooleanField(required=False, allow_null=True, default=None)

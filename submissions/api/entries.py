@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
 from core.api.pagination import Pagination
 from core.errors import NotFoundError
 from groups.models import Group
@@ -80,7 +81,7 @@ class SubmitView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class QuerySerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(min_value=1)
+        groupId = IdField()
         organism = serializers.CharField(required=False, max_length=64)
 
     @extend_schema(
@@ -158,7 +159,7 @@ class ApproveView(APIView):
             max_length=10_000,
         )
         scope = serializers.ChoiceField(choices=["all"], required=False)
-        groupId = serializers.IntegerField(min_value=1, required=False)
+        groupId = IdField(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             by_scope = attrs.get("scope") == "all"
@@ -202,7 +203,7 @@ class EntryListView(APIView):
     permission_classes = [AllowAny]
 
     class FilterSerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(required=False)
+        groupId = IdField(required=False)
         status = serializers.ChoiceField(choices=SequenceEntry.Status.choices, required=False)
         organism = serializers.CharField(required=False, max_length=64)
         accession = serializers.CharField(required=False, max_length=32)
