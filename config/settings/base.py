@@ -11,6 +11,8 @@ import dj_database_url
 from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
+from core.converters import SCHEMA_OVERRIDES as PATH_CONVERTER_SCHEMAS
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "mozilla_django_oidc",
     "core",
     "accounts",
@@ -71,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -151,6 +156,41 @@ STORAGES: dict[str, dict[str, Any]] = {
             "querystring_auth": True,
         },
     },
+}
+
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Pages load only this site's scripts, styles and images (no inline code, no CDN); the browser
+# uploader sends parts straight to S3, so its origin is allowed to be connected to.
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _s3_origins() -> list[str]:
+    endpoint = S3_PRESIGN_ENDPOINT_URL or S3_ENDPOINT_URL
+    if endpoint:
+        return [_origin(endpoint)]
+    # AWS: path-style and virtual-hosted URLs of the bucket's region.
+    return [
+        f"https://s3.{S3_REGION}.amazonaws.com",
+        f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com",
+    ]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *_s3_origins(), *env_list("CSP_CONNECT_SRC", [])],
+        "form-action": ["'self'", *env_list("CSP_FORM_ACTION", [])],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
 }
 
 # --- Files ----------------------------------------------------------------------------------
@@ -297,6 +337,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from this site (drf-spectacular-sidecar), not a CDN, as the CSP requires.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": PATH_CONVERTER_SCHEMAS,
 }
 
 # --- OIDC (on when OIDC_RP_CLIENT_ID and OIDC_OP_TOKEN_ENDPOINT are set) --------------------
