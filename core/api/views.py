@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -51,6 +51,7 @@ class JobDetailView(APIView):
         started_at = serializers.DateTimeField(allow_null=True)
         finished_at = serializers.DateTimeField(allow_null=True)
 
+        @extend_schema_field(serializers.CharField(allow_null=True))
         def get_traceback(self, job: Job) -> None:
             return None
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import IdField
 from core.api.pagination import Pagination
+from core.api.schema import PAGE_PARAMETERS, paginated
 from filesharing.api.fields import FileSpecListField
 from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
 from filesharing.models import File
@@ -111,7 +112,10 @@ class FileListView(APIView):
         orphaned = serializers.BooleanField(required=False, allow_null=True, default=None)
         all_versions = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=FileOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(FileOutputSerializer, "File"),
+    )
     def get(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -26,7 +26,7 @@ class GroupOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     institution = serializers.CharField()
-    contact_email = serializers.EmailField()
+    contact_email = serializers.CharField(help_text="An email address, or empty.")
     quota_bytes = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
 

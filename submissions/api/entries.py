@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import IdField
 from core.api.pagination import Pagination
+from core.api.schema import PAGE_PARAMETERS, paginated
 from core.errors import NotFoundError
 from groups.models import Group
 from submissions.api.serializers import EntrySerializer
@@ -209,7 +210,10 @@ class EntryListView(APIView):
         accession = serializers.CharField(required=False, max_length=32)
         latestOnly = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=EntrySerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(EntrySerializer, "Entry"),
+    )
     def get(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
