@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 from core.health import health_report
 from core.models import Job
 from core.selectors import job_get
-from core.services import job_cancel
+from core.services import job_cancel_for_user
 
 
 class HealthView(APIView):
@@ -31,8 +32,18 @@ class HealthView(APIView):
 
 
 class JobDetailView(APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+    """Anyone with the id may poll a job; only its creator or a curator may cancel it."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request is not None and self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # Polling needs no credential, and a stale one must not make it fail.
+        if self.request is not None and self.request.method == "GET":
+            return []
+        return super().get_authenticators()
 
     class OutputSerializer(serializers.Serializer):
         """ArtifactDB's job fields (Celery's: task_id, status, result, traceback, children,
@@ -62,7 +73,7 @@ class JobDetailView(APIView):
     def get(self, request: Request, job_id: str) -> Response:
         return Response(self.OutputSerializer(job_get(job_id=job_id)).data)
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses={200: OutputSerializer})
     def delete(self, request: Request, job_id: str) -> Response:
-        job = job_cancel(job=job_get(job_id=job_id), actor=request.user)
+        job = job_cancel_for_user(job=job_get(job_id=job_id), user=request.user)
         return Response(self.OutputSerializer(job).data)
