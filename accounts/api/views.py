@@ -21,8 +21,8 @@ class TokenOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
-    parent = serializers.IntegerField(
-        source="parent_id", allow_null=True, help_text="The token this one was made with."
+    parent_id = serializers.IntegerField(
+        allow_null=True, help_text="The token this one was made with."
     )
 
 

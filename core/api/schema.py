@@ -32,7 +32,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.ApiTokenAuthentication"
     name = "bearerAuth"
 
@@ -45,7 +45,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
         }
 
 
-class OidcScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class OidcScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.oidc.OidcBearerAuthentication"
     name = "oidc"
 

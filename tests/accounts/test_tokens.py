@@ -189,7 +189,7 @@ def test_a_token_made_with_a_token_expires_no_later_than_it(make_actor: Any) -> 
     user = make_actor().user
     parent = token_create(user=user, lifetime=timedelta(days=1))
     child = _mint(bearer(parent.raw), 3650)
-    assert child["parent"] == parent.token.pk
+    assert child["parent_id"] == parent.token.pk
     assert child["expires_at"] is not None
     stored = ApiToken.objects.get(pk=child["id"])
     assert stored.expires_at == parent.token.expires_at
@@ -234,7 +234,7 @@ def test_a_token_made_in_a_signed_in_session_has_no_parent(make_actor: Any) -> N
     session.force_login(user)
     response = session.post("/api/tokens/", {"expires_in_days": 3650}, format="json")
     assert response.status_code == 201
-    assert response.json()["parent"] is None
+    assert response.json()["parent_id"] is None
     stored = ApiToken.objects.get(pk=response.json()["id"])
     assert stored.expires_at is not None
     assert stored.expires_at > timezone.now() + timedelta(days=3600)
