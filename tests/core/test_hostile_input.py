@@ -268,3 +268,16 @@ def test_a_user_with_a_surrogate_cannot_exist(submitter: Any) -> None:
     )
     _error(response, 400, "invalid_unicode")
     assert submitter.group.memberships.count() == 1
+
+
+def test_a_quota_beyond_64_bits_answers_400_and_changes_nothing(
+    submitter: Any, make_actor: Any
+) -> None:
+    curator = make_actor(staff=True)
+    response = curator.client.patch(
+        f"/api/groups/{submitter.group.pk}/", {"quota_bytes": 2**64}, format="json"
+    )
+    body = _error(response, 400, "invalid_input")
+    assert "quota_bytes" in body["details"]["fields"]
+    submitter.group.refresh_from_db()
+    assert submitter.group.quota_bytes is None
