@@ -34,31 +34,60 @@ def token_create(
     name: str = "",
     lifetime: timedelta | None = None,
     never_expires: bool = False,
+    parent: ApiToken | None = None,
 ) -> IssuedToken:
+    """A new token for `user`. Made with another token (`parent`), it expires no later than
+    that one and is revoked with it, so a token can never extend its own reach."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at: datetime | None = None
     if not never_expires:
         expires_at = timezone.now() + (lifetime or settings.API_TOKEN_DEFAULT_LIFETIME)
     with transaction.atomic():
+        if parent is not None:
+            parent = ApiToken.objects.select_for_update().get(pk=parent.pk)
+            if not parent.is_active:
+                raise ApplicationError(
+                    "token_revoked", "The token this request is made with is no longer valid."
+                )
+            if parent.expires_at is not None and (
+                expires_at is None or expires_at > parent.expires_at
+            ):
+                expires_at = parent.expires_at
         token = ApiToken.objects.create(
             user=user,
             name=name,
             token_hash=token_hash(raw),
             prefix=raw[: len(TOKEN_PREFIX) + 6],
             expires_at=expires_at,
+            parent=parent,
         )
-        audit_event(actor=user, action="token.created", obj=token, details={"name": name})
+        audit_event(
+            actor=user,
+            action="token.created",
+            obj=token,
+            details={"name": name, "parent": parent.pk if parent else None},
+        )
     return IssuedToken(token=token, raw=raw)
 
 
 def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
+    """Revoke the token and every token made with it (and with those, and so on)."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked_at is not None:
             raise ApplicationError("token_revoked", "This token is already revoked.", status=409)
-        token.revoked_at = timezone.now()
+        now = timezone.now()
+        descendants: list[int] = []
+        generation = [token.pk]
+        while generation:
+            generation = list(
+                ApiToken.objects.filter(parent_id__in=generation).values_list("pk", flat=True)
+            )
+            descendants += generation
+        ApiToken.objects.filter(pk__in=descendants, revoked_at__isnull=True).update(revoked_at=now)
+        token.revoked_at = now
         token.save(update_fields=["revoked_at"])
-        audit_event(actor=actor, action="token.revoked", obj=token)
+        audit_event(actor=actor, action="token.revoked", obj=token, details={"with": descendants})
     return token
 
 

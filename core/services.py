@@ -7,11 +7,30 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import Actor, audit_event
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotFoundError
 from core.models import Job
 
 
+def job_may_cancel(*, job: Job, actor: Actor) -> bool:
+    """The job's creator, or a curator (staff). Jobs that nobody created (a transient
+    version's expiry, say) only curators may cancel."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    return bool(getattr(actor, "is_staff", False)) or (
+        job.created_by_id is not None and job.created_by_id == actor.pk
+    )
+
+
+def job_cancel_for_user(*, job: Job, user: Actor) -> Job:
+    """DELETE /api/jobs/<id>. Anyone but the creator or a curator is told the job does not
+    exist: its id lets one poll a job, not stop it."""
+    if not job_may_cancel(job=job, actor=user):
+        raise NotFoundError("job", job.pk)
+    return job_cancel(job=job, actor=user)
+
+
 def job_cancel(*, job: Job, actor: Actor) -> Job:
+    """Cancel a pending job; callers check who may (the system may always)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status != Job.Status.PENDING:

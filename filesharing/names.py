@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from core.errors import ApplicationError
@@ -36,4 +37,23 @@ def validate_filename(name: str, *, where: str = "") -> None:
             "invalid_filename",
             f"{label}file name {name!r} {problem}.",
             details={"name": name, "problem": problem, "where": where},
+        )
+
+
+# A media type as HTTP states it (RFC 9110): type/subtype and parameters, printable ASCII only,
+# so that it can be sent as a Content-Type header to S3 and back to downloaders.
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_CONTENT_TYPE = re.compile(
+    rf"{_TCHARS}/{_TCHARS}(?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|\"[ -~]*\"))*"
+)
+
+
+def validate_content_type(value: str, *, where: str = "") -> None:
+    if value and _CONTENT_TYPE.fullmatch(value) is None:
+        label = f"{where}: " if where else ""
+        raise ApplicationError(
+            "invalid_content_type",
+            f"{label}content type {value!r} is not a media type such as "
+            "'application/gzip' (printable ASCII, type/subtype and parameters).",
+            details={"contentType": value, "where": where},
         )

@@ -7,7 +7,9 @@ from django.db import models
 class Group(models.Model):
     """A research group: it owns files and entries; its members share them until release."""
 
-    name = models.CharField(max_length=150, unique=True)
+    # Not unique across groups: a refused name would tell anyone that a group of that name
+    # exists. A person's own groups have distinct names (groups.services.group_create).
+    name = models.CharField(max_length=150, db_index=True)
     institution = models.CharField(max_length=255, blank=True)
     contact_email = models.EmailField(blank=True)
     quota_bytes = models.BigIntegerField(

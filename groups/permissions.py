@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from core.errors import ApplicationError
 from core.types import Actor, AnyUser
 from groups.models import Group, Membership
 
@@ -40,3 +45,17 @@ def user_can_read_group(*, user: AnyUser, group: Group) -> bool:
 
 def user_is_group_admin(*, user: AnyUser, group: Group) -> bool:
     return membership_role(user=user, group=group) == Membership.Role.ADMIN
+
+
+class IsPipeline(BasePermission):
+    """DRF permission of the pipeline's endpoints: checked before the request is read, so
+    that other callers learn nothing from how their input would have been judged."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False  # 401 not_authenticated
+        if not user_is_pipeline(request.user):
+            raise ApplicationError(
+                "not_pipeline", "Only the preprocessing pipeline may do this.", status=403
+            )
+        return True

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from core.audit import Actor, audit_event
 from core.errors import ApplicationError, NotFoundError
@@ -17,17 +17,20 @@ def group_create(
     institution: str = "",
     contact_email: str = "",
 ) -> Group:
-    try:
-        with transaction.atomic():
-            group = Group.objects.create(
-                name=name, institution=institution, contact_email=contact_email
+    """A new group with `user` as its admin. Only the names of the creator's own groups are
+    refused: whether another group bears the name is not the creator's to know."""
+    with transaction.atomic():
+        # Serialises one person's creations, so that two at once cannot both take the name.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if Group.objects.filter(name=name, memberships__user=user).exists():
+            raise ApplicationError(
+                "group_name_taken", f"You are already in a group named {name!r}.", status=409
             )
-            Membership.objects.create(group=group, user=user, role=Membership.Role.ADMIN)
-            audit_event(actor=user, action="group.created", obj=group, details={"name": name})
-    except IntegrityError:
-        raise ApplicationError(
-            "group_name_taken", f"A group named {name!r} already exists.", status=409
-        ) from None
+        group = Group.objects.create(
+            name=name, institution=institution, contact_email=contact_email
+        )
+        Membership.objects.create(group=group, user=user, role=Membership.Role.ADMIN)
+        audit_event(actor=user, action="group.created", obj=group, details={"name": name})
     return group
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.converters import BIGINT_MAX
 from core.errors import ApplicationError, NotFoundError
 from core.models import Job
 from core.types import AnyUser
 from filesharing.models import File
-from groups.models import Membership
+from groups.models import Group, Membership
 from groups.permissions import user_is_curator, user_is_pipeline
 from projects.errors import NoSuchVersionError
 from projects.models import MetadataDocument, Project, ProjectVersion, UploadSession
@@ -147,3 +149,18 @@ def readable_versions_q(*, user: AnyUser, prefix: str = "") -> Q | None:
     )
     owner = Q(**{f"{prefix}permissions__owners__contains": [user.get_username()]})
     return public | signed_in | group | owner
+
+
+def group_get_by_reference_for_creator(*, reference: str, user: User) -> Group:
+    """A group by ID or name, among the groups `user` may create projects in (uploaders and
+    curators: every group). Missing and not allowed answer alike, naming only what was given."""
+    groups = (
+        Group.objects.all()
+        if user_is_uploader(user)
+        else Group.objects.filter(memberships__user=user)
+    )
+    by_id = reference.isdigit() and int(reference) <= BIGINT_MAX
+    found = list(groups.filter(pk=int(reference)) if by_id else groups.filter(name=reference)[:2])
+    if len(found) != 1:
+        raise NotFoundError("group", reference)
+    return found[0]

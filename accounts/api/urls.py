@@ -4,5 +4,5 @@ from accounts.api import views
 
 urlpatterns = [
     path("tokens/", views.TokenListCreateView.as_view(), name="tokens"),
-    path("tokens/<int:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
+    path("tokens/<id:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
 ]

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiToken
 from accounts.selectors import token_get_for_user, token_list_for_user
 from accounts.services import token_create, token_revoke
 
@@ -20,6 +21,9 @@ class TokenOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+    parent_id = serializers.IntegerField(
+        allow_null=True, help_text="The token this one was made with."
+    )
 
 
 class TokenListCreateView(APIView):
@@ -44,13 +48,14 @@ class TokenListCreateView(APIView):
             user=request.user,  # type: ignore[arg-type]
             name=data.validated_data["name"],
             lifetime=timedelta(days=days) if days else None,
+            parent=request.auth if isinstance(request.auth, ApiToken) else None,
         )
         body = {**TokenOutputSerializer(issued.token).data, "token": issued.raw}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TokenDetailView(APIView):
-    @extend_schema(responses=TokenOutputSerializer)
+    @extend_schema(responses={200: TokenOutputSerializer})
     def delete(self, request: Request, token_id: int) -> Response:
         token = token_get_for_user(token_id=token_id, user=request.user)
         return Response(TokenOutputSerializer(token_revoke(token=token, actor=request.user)).data)

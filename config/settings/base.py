@@ -11,6 +11,8 @@ import dj_database_url
 from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
+from core.converters import SCHEMA_OVERRIDES as PATH_CONVERTER_SCHEMAS
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "mozilla_django_oidc",
     "core",
     "accounts",
@@ -73,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -175,6 +179,41 @@ CACHES = {
         # One Redis may serve several deployments (or test databases): keys are kept apart.
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", str(DATABASES["default"].get("NAME") or "")),
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Pages load only this site's scripts, styles and images (no inline code, no CDN); the browser
+# uploader sends parts straight to S3, so its origin is allowed to be connected to.
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _s3_origins() -> list[str]:
+    endpoint = S3_PRESIGN_ENDPOINT_URL or S3_ENDPOINT_URL
+    if endpoint:
+        return [_origin(endpoint)]
+    # AWS: path-style and virtual-hosted URLs of the bucket's region.
+    return [
+        f"https://s3.{S3_REGION}.amazonaws.com",
+        f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com",
+    ]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *_s3_origins(), *env_list("CSP_CONNECT_SRC", [])],
+        "form-action": ["'self'", *env_list("CSP_FORM_ACTION", [])],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
     }
 }
 
@@ -346,9 +385,14 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.StrictJSONParser",
+        "core.api.parsers.BoundedFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.WriteRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -359,9 +403,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    # Swagger UI from this site (drf-spectacular-sidecar), not a CDN, as the CSP requires.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": PATH_CONVERTER_SCHEMAS,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_error_components",
+    ],
 }
 
 # --- Rate limits (core/ratelimit.py; counted in the cache, so they hold across processes) ----
@@ -388,6 +437,8 @@ OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
 OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
 # None, not "": the library tells "no JWKS endpoint" by `is None`.
 OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT") or None
+# Declared in the OpenAPI document as the OIDC security scheme's openIdConnectUrl.
+OIDC_OP_DISCOVERY_URL = os.environ.get("OIDC_OP_DISCOVERY_URL", "")
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your institution")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 from core.health import health_report, storage_capabilities
 from core.models import Job
 from core.selectors import job_get
-from core.services import job_cancel
+from core.services import job_cancel_for_user
 
 
 class HealthView(APIView):
@@ -38,8 +39,18 @@ class HealthView(APIView):
 
 
 class JobDetailView(APIView):
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+    """Anyone with the id may poll a job; only its creator or a curator may cancel it."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request is not None and self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # Polling needs no credential, and a stale one must not make it fail.
+        if self.request is not None and self.request.method == "GET":
+            return []
+        return super().get_authenticators()
 
     class OutputSerializer(serializers.Serializer):
         """ArtifactDB's job fields (Celery's: task_id, status, result, traceback, children,
@@ -58,6 +69,7 @@ class JobDetailView(APIView):
         started_at = serializers.DateTimeField(allow_null=True)
         finished_at = serializers.DateTimeField(allow_null=True)
 
+        @extend_schema_field(serializers.CharField(allow_null=True))
         def get_traceback(self, job: Job) -> None:
             return None
 
@@ -68,7 +80,7 @@ class JobDetailView(APIView):
     def get(self, request: Request, job_id: str) -> Response:
         return Response(self.OutputSerializer(job_get(job_id=job_id)).data)
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses={200: OutputSerializer})
     def delete(self, request: Request, job_id: str) -> Response:
-        job = job_cancel(job=job_get(job_id=job_id), actor=request.user)
+        job = job_cancel_for_user(job=job_get(job_id=job_id), user=request.user)
         return Response(self.OutputSerializer(job).data)

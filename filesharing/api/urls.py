@@ -25,7 +25,7 @@ urlpatterns = [
         name="multipart-upload-parts",
     ),
     path(
-        "multipart_uploads/<str:upload_id>/part/<int:part_no>/presigned_post",
+        "multipart_uploads/<str:upload_id>/part/<int32:part_no>/presigned_post",
         multipart.MultipartPartUrlView.as_view(),
         name="multipart-upload-part-url",
     ),

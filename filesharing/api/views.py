@@ -9,7 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
 from core.api.pagination import Pagination
+from core.api.schema import PAGE_PARAMETERS, paginated
 from filesharing.api.fields import FileSpecListField
 from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
 from filesharing.models import File
@@ -34,7 +36,7 @@ from groups.selectors import group_get_for_user
 
 class RequestUploadsView(APIView):
     class InputSerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(min_value=1)
+        groupId = IdField()
         numberFiles = serializers.IntegerField(min_value=1, required=False)
         files = FileSpecListField(required=False)
         dedup = serializers.BooleanField(
@@ -111,14 +113,17 @@ class RequestUploadsView(APIView):
 
 class FileListView(APIView):
     class FilterSerializer(serializers.Serializer):
-        group = serializers.IntegerField(required=False)
+        group = IdField(required=False)
         status = serializers.ChoiceField(choices=File.Status.choices, required=False)
         name = serializers.CharField(required=False)
         released = serializers.BooleanField(required=False, allow_null=True, default=None)
         orphaned = serializers.BooleanField(required=False, allow_null=True, default=None)
         all_versions = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=FileOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(FileOutputSerializer, "File"),
+    )
     def get(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -19,7 +19,7 @@ from core.bulk import bulk_insert
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File
-from filesharing.names import validate_filename
+from filesharing.names import validate_content_type, validate_filename
 from filesharing.selectors import group_storage_used
 from filesharing.services.latest import files_supersede, latest_version_numbers
 from filesharing.services.storage import storage_capabilities
@@ -70,6 +70,7 @@ def _normalised(specs: list[FileSpec]) -> list[FileSpec]:
                     details={"name": spec.name},
                 )
             seen.add(spec.name)
+        validate_content_type(spec.content_type, where=f"files[{index}]")
         if spec.size is not None and spec.size > settings.MAX_FILE_SIZE:
             raise ApplicationError(
                 "file_too_large",

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.converters import BIGINT_MAX
 from filesharing.selectors import group_storage_used
 from groups.models import Group, Membership
 from groups.selectors import group_get_for_user, group_list_for_user, group_members
@@ -26,7 +27,7 @@ class GroupOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     institution = serializers.CharField()
-    contact_email = serializers.EmailField()
+    contact_email = serializers.CharField(help_text="An email address, or empty.")
     quota_bytes = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -63,7 +64,7 @@ class GroupListCreateView(APIView):
 
 class GroupDetailView(APIView):
     class QuotaInputSerializer(serializers.Serializer):
-        quota_bytes = serializers.IntegerField(min_value=0, allow_null=True)
+        quota_bytes = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, allow_null=True)
 
     @extend_schema(responses=GroupDetailSerializer)
     def get(self, request: Request, group_id: int) -> Response:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.errors import exception_handler
+from core.api.schema import ERROR_REF
 from projects.errors import ArtifactDBError
 
 API_ROOT = "api/"
@@ -31,5 +32,17 @@ def projects_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
 
 
 class ProjectsView(APIView):
+    # ArtifactDB's refusals keep their shape; every other error is seqvault's.
+    openapi_error_schema = {
+        "anyOf": [
+            ERROR_REF,
+            {
+                "type": "object",
+                "required": ["status", "reason"],
+                "properties": {"status": {"enum": ["error"]}, "reason": {"type": "string"}},
+            },
+        ]
+    }
+
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return projects_exception_handler

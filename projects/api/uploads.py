@@ -16,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import ApplicationError, NotFoundError
+from core.errors import ApplicationError
 from filesharing import s3
 from groups.models import Group
 from projects.api.base import ProjectsView, api_relative
@@ -24,6 +24,7 @@ from projects.api.fields import FilenameField
 from projects.credentials import PARAMETER, link_sign, promotion_create, session_action_sign
 from projects.identifiers import b64_encode
 from projects.models import ProjectVersion, UploadSession
+from projects.selectors import group_get_by_reference_for_creator
 from projects.services import (
     SessionRequest,
     SessionStarted,
@@ -85,15 +86,10 @@ class UploadOutputSerializer(serializers.Serializer):
 
 
 def _group(value: str | None, *, user: User, required: bool) -> Group | None:
+    """The group named by ID or name among those the caller may create projects in: any other
+    group answers like one that does not exist, revealing neither its existence nor its ID."""
     if value:
-        group = (
-            Group.objects.filter(pk=int(value)).first()
-            if value.isdigit() and len(value) < 19
-            else Group.objects.filter(name=value).first()
-        )
-        if group is None:
-            raise NotFoundError("group", value)
-        return group
+        return group_get_by_reference_for_creator(reference=value, user=user)
     if not required:
         return None
     mine = list(Group.objects.filter(memberships__user=user)[:2])

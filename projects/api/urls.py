@@ -16,22 +16,22 @@ urlpatterns = [
         name="project-versions",
     ),
     path(
-        "projects/<str:project_id>/version/<int:version>/upload",
+        "projects/<str:project_id>/version/<int32:version>/upload",
         uploads.QualifiedUploadView.as_view(),
         name="project-version-upload",
     ),
     path(
-        "projects/<str:project_id>/version/<int:version>/complete",
+        "projects/<str:project_id>/version/<int32:version>/complete",
         views.CompleteView.as_view(),
         name="project-version-complete",
     ),
     path(
-        "projects/<str:project_id>/version/<int:version>/abort",
+        "projects/<str:project_id>/version/<int32:version>/abort",
         views.AbortView.as_view(),
         name="project-version-abort",
     ),
     path(
-        "projects/<str:project_id>/version/<int:version>/metadata",
+        "projects/<str:project_id>/version/<int32:version>/metadata",
         views.MetadataView.as_view(),
         name="project-version-metadata",
     ),

@@ -7,7 +7,6 @@ until its deadline, so that the client can fix them (PUT URLs stay valid) and co
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import strict_json
 from core.audit import audit_event
 from core.errors import ApplicationError, NotFoundError
 from core.models import Job
@@ -245,12 +245,12 @@ def _checked_documents(
         metadata, s3_map(lambda i: _read(settled[str(i.file_id)]), metadata), strict=True
     ):
         try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            document = strict_json.loads(raw)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError
             reasons.append(f"{item.path}: is not JSON ({exc.__class__.__name__}: {exc})")
             continue
-        except RecursionError:
-            reasons.append(f"{item.path}: is nested too deeply to be read")
+        except strict_json.JsonRefused as exc:
+            reasons.append(f"{item.path}: {exc.message}")
             continue
         problems = schema_problems(document)
         reasons += [f"{item.path}: {problem}" for problem in problems]

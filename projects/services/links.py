@@ -68,7 +68,16 @@ def links_resolve(
             raise ApplicationError("invalid_check", f"{path}: check is one of {', '.join(CHECKS)}.")
         if resolved[path].source_id == f"{project.accession}:{path}@{version}":
             raise _not_found(path, "a file cannot link to itself")
+        if not _may_cite(project=project, file=resolved[path].file):
+            # Answered like a file that does not exist: reading another group's file does not
+            # make it yours to cite (its entry would publish it on release).
+            raise _not_found(path, f"no file {resolved[path].source_id} that you may link")
     return resolved
+
+
+def _may_cite(*, project: Project, file: File) -> bool:
+    """A version cites files of its own group, or files already released (public for good)."""
+    return file.group_id == project.group_id or file.released_at is not None
 
 
 def _linkable(user: AnyUser, artifact: ArtifactId) -> File | None:

@@ -10,7 +10,6 @@ keep answering from the entries as they are.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shlex
@@ -25,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Func, Q, QuerySet
 from django.utils import timezone
 
+from core import strict_json
 from core.errors import ApplicationError
 from core.models import Job
 from core.queueing import enqueue_on_commit
@@ -192,8 +192,8 @@ def _term_filter(field: str, text: str) -> Q:
     boolean when it reads as one, or as one item of a list)."""
     values: list[Any] = [text]
     try:
-        typed = json.loads(text)
-    except ValueError:
+        typed = strict_json.loads(text)
+    except (ValueError, strict_json.JsonRefused):  # NaN, 1e309 and the like stay text
         typed = None
     if isinstance(typed, bool | int | float):
         values.append(typed)

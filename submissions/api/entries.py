@@ -14,7 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import IdField
 from core.api.pagination import Pagination
+from core.api.schema import PAGE_PARAMETERS, paginated
 from core.errors import NotFoundError
 from groups.models import Group
 from submissions.api.serializers import EntrySerializer
@@ -100,7 +102,7 @@ class SubmitView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class QuerySerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(min_value=1)
+        groupId = IdField()
         organism = serializers.CharField(required=False, max_length=64)
 
     @extend_schema(
@@ -180,7 +182,7 @@ class ApproveView(APIView):
             max_length=10_000,
         )
         scope = serializers.ChoiceField(choices=["all"], required=False)
-        groupId = serializers.IntegerField(min_value=1, required=False)
+        groupId = IdField(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             by_scope = attrs.get("scope") == "all"
@@ -224,13 +226,16 @@ class EntryListView(APIView):
     permission_classes = [AllowAny]
 
     class FilterSerializer(serializers.Serializer):
-        groupId = serializers.IntegerField(required=False)
+        groupId = IdField(required=False)
         status = serializers.ChoiceField(choices=SequenceEntry.Status.choices, required=False)
         organism = serializers.CharField(required=False, max_length=64)
         accession = serializers.CharField(required=False, max_length=32)
         latestOnly = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=EntrySerializer(many=True))
+    @extend_schema(
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(EntrySerializer, "Entry"),
+    )
     def get(self, request: Request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

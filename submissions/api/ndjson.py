@@ -12,6 +12,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
+from core import strict_json
+
 MEDIA_TYPE = "application/x-ndjson"
 
 
@@ -45,7 +47,7 @@ class NdjsonParser(BaseParser):
                 text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                 if not text.strip():
                     continue
-                items.append((number, json.loads(text)))
+                items.append((number, strict_json.loads(text)))
             except ValueError as exc:  # UnicodeDecodeError is one too
                 raise ParseError(f"Line {number} is not JSON: {exc}.") from exc
         return {"lines": items}

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
+from groups.permissions import IsPipeline
 from submissions.api.ndjson import MEDIA_TYPE, NdjsonParser, NdjsonRenderer, ndjson_response
 from submissions.api.serializers import UnprocessedEntrySerializer, unprocessed_records
 from submissions.models import MAX_VERSION
@@ -31,6 +32,7 @@ from submissions.services import (
 
 class UnprocessedView(APIView):
     renderer_classes = [JSONRenderer, NdjsonRenderer]
+    permission_classes = [IsPipeline]
 
     class QuerySerializer(serializers.Serializer):
         numberOfEntries = serializers.IntegerField(
@@ -75,6 +77,7 @@ class ProcessedLineSerializer(serializers.Serializer):
 
 
 class ProcessedView(APIView):
+    permission_classes = [IsPipeline]
     parser_classes = [NdjsonParser]
 
     class QuerySerializer(serializers.Serializer):

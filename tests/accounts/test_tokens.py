@@ -176,3 +176,65 @@ def test_without_credentials_the_token_api_answers_401(anonymous: APIClient) -> 
     for response in (anonymous.get("/api/tokens/"), anonymous.post("/api/tokens/", {})):
         assert response.status_code == 401
         assert error_code(response) == "not_authenticated"
+
+
+def _mint(client: APIClient, days: int) -> dict[str, Any]:
+    response = client.post("/api/tokens/", {"expires_in_days": days}, format="json")
+    assert response.status_code == 201, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_token_made_with_a_token_expires_no_later_than_it(make_actor: Any) -> None:
+    user = make_actor().user
+    parent = token_create(user=user, lifetime=timedelta(days=1))
+    child = _mint(bearer(parent.raw), 3650)
+    assert child["parent_id"] == parent.token.pk
+    assert child["expires_at"] is not None
+    stored = ApiToken.objects.get(pk=child["id"])
+    assert stored.expires_at == parent.token.expires_at
+    # Once the parent's day is over, the child is refused too.
+    ApiToken.objects.filter(pk=parent.token.pk).update(expires_at=timezone.now())
+    ApiToken.objects.filter(pk=child["id"]).update(expires_at=timezone.now())
+    assert bearer(child["token"]).get("/api/groups/").status_code == 401
+
+
+def test_a_shorter_lifetime_than_the_parents_is_kept(make_actor: Any) -> None:
+    parent = token_create(user=make_actor().user, lifetime=timedelta(days=30))
+    child = ApiToken.objects.get(pk=_mint(bearer(parent.raw), 2)["id"])
+    assert child.expires_at is not None and parent.token.expires_at is not None
+    assert child.expires_at < parent.token.expires_at - timedelta(days=27)
+
+
+def test_revoking_a_token_revokes_every_token_made_with_it(make_actor: Any) -> None:
+    user = make_actor().user
+    parent = token_create(user=user, lifetime=timedelta(days=1))
+    child = _mint(bearer(parent.raw), 3650)
+    grandchild = _mint(bearer(child["token"]), 3650)
+    unrelated = token_create(user=user)
+    for raw in (parent.raw, child["token"], grandchild["token"]):
+        assert bearer(raw).get("/api/groups/").status_code == 200
+
+    revoked = bearer(unrelated.raw).delete(f"/api/tokens/{parent.token.pk}/")
+    assert revoked.status_code == 200
+
+    for raw in (parent.raw, child["token"], grandchild["token"]):
+        response = bearer(raw).get("/api/groups/")
+        assert response.status_code == 401
+        assert error_code(response) == "authentication_failed"
+    assert bearer(unrelated.raw).get("/api/groups/").status_code == 200
+    assert ApiToken.objects.filter(revoked_at__isnull=False).count() == 3
+    event = AuditEvent.objects.get(action="token.revoked", object_id=str(parent.token.pk))
+    assert sorted(event.details["with"]) == sorted([child["id"], grandchild["id"]])
+
+
+def test_a_token_made_in_a_signed_in_session_has_no_parent(make_actor: Any) -> None:
+    user = make_actor().user
+    session = APIClient()
+    session.force_login(user)
+    response = session.post("/api/tokens/", {"expires_in_days": 3650}, format="json")
+    assert response.status_code == 201
+    assert response.json()["parent_id"] is None
+    stored = ApiToken.objects.get(pk=response.json()["id"])
+    assert stored.expires_at is not None
+    assert stored.expires_at > timezone.now() + timedelta(days=3600)

@@ -31,12 +31,23 @@ def test_creator_becomes_admin_and_sees_the_group(make_actor: Any) -> None:
     assert AuditEvent.objects.filter(action="group.created", object_id=str(body["id"])).exists()
 
 
-def test_group_names_are_unique(make_actor: Any) -> None:
+def test_ones_own_groups_have_distinct_names(make_actor: Any) -> None:
     alice = make_actor()
     alice.client.post("/api/groups/", {"name": "Lab"}, format="json")
     response = alice.client.post("/api/groups/", {"name": "Lab"}, format="json")
     assert response.status_code == 409
     assert error_code(response) == "group_name_taken"
+    assert Group.objects.filter(name="Lab").count() == 1
+
+
+def test_another_groups_name_is_not_revealed_by_a_refusal(make_actor: Any) -> None:
+    alice, bob = make_actor(), make_actor()
+    assert alice.client.post("/api/groups/", {"name": "Lab"}, format="json").status_code == 201
+    # Bob learns nothing about Alice's group: his group of the same name is simply created.
+    response = bob.client.post("/api/groups/", {"name": "Lab"}, format="json")
+    assert response.status_code == 201
+    assert Group.objects.filter(name="Lab").count() == 2
+    assert [g["name"] for g in bob.client.get("/api/groups/").json()] == ["Lab"]
 
 
 @pytest.mark.parametrize("name", ["", " ", "<script>", "a" * 151])

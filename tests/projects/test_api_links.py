@@ -180,3 +180,30 @@ def test_link_url_cannot_be_used_for_another_link(
     assert anonymous.put(url.split("?")[0]).status_code == 401
     assert anonymous.put(url).status_code == 200
     assert anonymous.put(url).status_code == 200  # idempotent
+
+
+def test_another_groups_unreleased_file_cannot_be_linked_even_when_readable(
+    submitter: Any, project: str, make_actor: Any
+) -> None:
+    from projects.models import UploadSession
+
+    elsewhere = make_actor(group=GroupFactory())
+    readable = uploaded_version(
+        elsewhere, {"reads.fastq": READS}, permissions={"read_access": "public"}
+    )["project_id"]
+    # the other group's version is readable by anyone...
+    assert submitter.client.get(f"/api/projects/{readable}/version/1/metadata").status_code == 200
+    sessions = UploadSession.objects.count()
+    for body in (
+        {"check": "link", "value": {"artifactdb_id": f"{readable}:reads.fastq@1"}},
+        {"check": "link", "value": f"{readable}:reads.fastq@1"},
+    ):
+        # ...but its unreleased file is not the submitter's to cite, in a new project or an
+        # existing one; answered like a file that does not exist
+        for path in ("/api/projects/upload", f"/api/projects/{project}/upload"):
+            response = start(submitter, [{"filename": "reads.fastq", **body}], path=path)
+            assert response.status_code == 400, response.content
+            assert error_code(response) == "link_target_not_found"
+    assert UploadSession.objects.count() == sessions
+    theirs = file_of(readable, 1, "reads.fastq")
+    assert not EntryFile.objects.filter(file_id=theirs).exclude(entry__accession=readable).exists()

@@ -34,6 +34,20 @@ def test_creator_must_be_a_member_of_the_group_named(submitter: Any, stranger: A
     assert not Project.objects.filter(group=stranger.group).exists()
 
 
+def test_naming_another_group_reveals_neither_its_existence_nor_its_id(
+    submitter: Any, stranger: Any
+) -> None:
+    answers = {
+        reference: start(stranger, ["a"], group=reference).json()["error"]
+        for reference in (submitter.group.name, "No Such Lab", str(submitter.group.pk), "999999")
+    }
+    for reference, error in answers.items():
+        assert error["code"] == "group_not_found"
+        assert error["message"] == f"No group {reference}."
+        assert str(submitter.group.pk) not in str(error) or reference == str(submitter.group.pk)
+    assert not Project.objects.exists()
+
+
 def test_an_uploader_may_create_projects_for_any_group(submitter: Any, uploader: Any) -> None:
     answer = started(uploader, ["a"], group=submitter.group.name)
     assert Project.objects.get(accession=answer["project_id"]).group == submitter.group

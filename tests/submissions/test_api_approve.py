@@ -312,11 +312,9 @@ def test_revising_entries_of_another_group_or_with_their_files_is_refused(
     theirs = upload(stranger, name="theirs.fastq")
     rows[0]["files.raw_reads"] = cell(("t.fq", theirs))
     response = revise(submitter, rows)
-    assert (response.status_code, error_code(response)) == (422, "file_not_in_group")
-    assert (
-        f"Accession {processed_entry['accession']} (row 2) belongs to group"
-        in error(response)["message"]
-    )
+    # another group's file is answered like a file that does not exist
+    assert (response.status_code, error_code(response)) == (422, "unknown_file_ids")
+    assert error(response)["message"] == f"No file has the IDs: {theirs}."
     assert SequenceEntry.objects.count() == 1
 
 

@@ -208,11 +208,8 @@ def test_a_file_of_another_group_is_refused_with_both_groups_named(
         pipeline,
         [result(entry["av"], files={"aligned_reads": [{"fileId": foreign, "name": "x.bam"}]})],
     )
-    assert (response.status_code, error_code(response)) == (422, "file_not_in_group")
-    assert (
-        f"Accession version {entry['av']} belongs to group {submitter.group.name} but the "
-        f"attached file {foreign} belongs to group {stranger.group.name}"
-    ) in error(response)["message"]
+    assert (response.status_code, error_code(response)) == (422, "unknown_file_ids")
+    assert error(response)["message"] == f"No file has the IDs: {foreign}."
     assert ProcessedData.objects.get().status == "IN_PROCESSING"
 
 

@@ -309,14 +309,19 @@ def test_a_file_never_uploaded_answers_no_file_uploaded(submitter: Any) -> None:
     assert nothing_stored()
 
 
-def test_files_of_another_group_are_refused(submitter: Any, stranger: Any) -> None:
+def test_files_of_another_group_are_answered_like_unknown_ids(
+    submitter: Any, stranger: Any
+) -> None:
     theirs = upload(stranger, name="theirs.fastq")
-    response = submit(submitter, [row("s1", **{"files.raw_reads": cell(("t.fq", theirs))})])
-    assert (response.status_code, error_code(response)) == (422, "file_not_in_group")
-    assert (
-        f"Submission s1 (row 2) belongs to group {submitter.group.name} but the attached file "
-        f"{theirs} belongs to group {stranger.group.name}"
-    ) in error(response)["message"]
+    ghost = str(uuid.uuid4())
+    answers = [
+        submit(submitter, [row("s1", **{"files.raw_reads": cell(("t.fq", file_id))})])
+        for file_id in (theirs, ghost)
+    ]
+    for response, file_id in zip(answers, (theirs, ghost), strict=True):
+        assert (response.status_code, error_code(response)) == (422, "unknown_file_ids")
+        assert error(response)["message"] == f"No file has the IDs: {file_id}."
+        assert stranger.group.name not in response.content.decode()
     assert nothing_stored()
 
 

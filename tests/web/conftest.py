@@ -75,12 +75,29 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+def csp_violations(page: Page) -> list[str]:
+    """Chromium reports what the Content-Security-Policy blocked on the console; collect it."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return found
+
+
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A tab whose test fails if the site's Content-Security-Policy blocked anything in it."""
     browser_page = context.new_page()
     # Uploads in progress ask before the page goes; a test that reloads means it.
     browser_page.on("dialog", lambda dialog: dialog.accept())
-    return browser_page
+    violations = csp_violations(browser_page)
+    yield browser_page
+    assert violations == [], "The Content-Security-Policy blocked:\n" + "\n".join(violations)
 
 
 @dataclass

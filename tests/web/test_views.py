@@ -105,7 +105,7 @@ def test_a_group_is_created_and_a_taken_name_is_refused_on_its_field(ada: Any) -
 
     again = client.post("/groups/", {"name": "New Lab"})
     assert again.status_code == 200
-    assert again.context["form"].errors["name"] == ["A group named 'New Lab' already exists."]
+    assert again.context["form"].errors["name"] == ["You are already in a group named 'New Lab'."]
 
 
 def test_a_file_row_naming_no_metadata_line_is_refused_on_that_row(lab: Group, ada: Any) -> None:
