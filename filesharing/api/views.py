@@ -188,7 +188,11 @@ class FilesConfirmView(APIView):
         confirmed = FileOutputSerializer(many=True)
         refused = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
+    @extend_schema(
+        operation_id="files_confirm_batch",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

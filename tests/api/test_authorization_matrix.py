@@ -62,6 +62,8 @@ class Expectation:
     # Authorized by a signed URL's credential (not a security scheme): anonymous callers
     # without one are refused, though the document rightly declares no scheme.
     signed_url: bool = False
+    # Anonymous callers on released objects, where they differ from `anonymous`.
+    released_anonymous: str | None = None
 
 
 EXPECTATIONS: dict[str, Expectation] = {
@@ -154,6 +156,41 @@ EXPECTATIONS: dict[str, Expectation] = {
     "GET /api/index/status": Expectation(SIGNED_IN, anonymous=PASS),
     "GET /api/schemas": Expectation(SIGNED_IN, anonymous=PASS),
     "GET /api/schemas/{schema_id}": Expectation(SIGNED_IN, anonymous=PASS),
+    "GET /api/capabilities": Expectation(SIGNED_IN, anonymous=PASS),
+    # A batch: the request passes, and each file the caller may not see is refused in it
+    # exactly as a missing one (`not_found`).
+    "POST /api/files/confirm": Expectation(
+        SIGNED_IN, body=lambda w: {"fileIds": [str(w.files["private"].pk)]}
+    ),
+    # GA4GH DRS: the same visibility as the files API; released objects open to all.
+    "GET /ga4gh/drs/v1/service-info": Expectation(SIGNED_IN, anonymous=PASS),
+    "GET /ga4gh/drs/v1/objects/{object_id}": Expectation(
+        GROUP_READERS,
+        states=("private", "released"),
+        released=SIGNED_IN,
+        released_anonymous=PASS,
+    ),
+    "GET /ga4gh/drs/v1/objects/{object_id}/access/{access_id}": Expectation(
+        GROUP_READERS,
+        states=("private", "released"),
+        released=SIGNED_IN,
+        released_anonymous=PASS,
+    ),
+    # Loculus's file API: uploads for the caller's groups (the pipeline for any group).
+    "POST /loculus/files/request-upload": Expectation(
+        GROUP_READERS, query="?groupId={group_id}&numberFiles=1"
+    ),
+    "POST /loculus/files/request-multipart-upload": Expectation(
+        GROUP_READERS, query="?groupId={group_id}&numberFiles=1&numberParts=1"
+    ),
+    # Unknown and hidden file IDs are refused alike (422, as Loculus answers them).
+    "POST /loculus/files/complete-multipart-upload": Expectation(
+        SIGNED_IN, body=lambda w: [{"fileId": str(uuid.uuid4()), "etags": ["x"]}]
+    ),
+    # An unknown entry version: hidden from everyone; released ones are open to all.
+    "GET /loculus/files/get/{accession}/{version}/{category}/{name}": Expectation(
+        NOBODY, anonymous=UNAUTHENTICATED, released_anonymous=PASS
+    ),
 }
 
 
@@ -187,6 +224,11 @@ class World:
             "schema_id": "sequencing_run/v1.json",
             "source": "c291cmNl",
             "target": "U1ZfOTk5OTk5OmEudHh0QDE",
+            "object_id": str(self.files[state].pk),
+            "access_id": "https",
+            "accession": "SV_999999",
+            "category": "raw_reads",
+            "name": "run1.fastq",
         }
         for name, value in values.items():
             template = template.replace("{" + name + "}", value)
@@ -245,7 +287,10 @@ def test_operations_without_anonymous_access_declare_a_security_requirement() ->
     for operation, expectation in EXPECTATIONS.items():
         method, path = operation.split(" ", 1)
         security = paths[path][method.lower()].get("security", [])
-        if expectation.anonymous == UNAUTHENTICATED and not expectation.signed_url:
+        open_when_released = expectation.released_anonymous == PASS
+        if expectation.anonymous == UNAUTHENTICATED and not (
+            expectation.signed_url or open_when_released
+        ):
             assert {} not in security, operation
             assert {"bearerAuth": []} in security, operation
 
@@ -280,9 +325,15 @@ def test_each_caller_gets_the_expected_answer(operation: str, world: World) -> N
             expected = {**expectation.released, "anonymous": expectation.anonymous}
             if method == "GET" and "download" in template:
                 expected["anonymous"] = PASS
+            if expectation.released_anonymous is not None:
+                expected["anonymous"] = expectation.released_anonymous
         for role in ROLES:
             status = _call(
-                world.clients[role], method, world.path(template, state), expectation, world
+                world.clients[role],
+                method,
+                world.path(template + expectation.query, state),
+                expectation,
+                world,
             )
             if outcome(status) != expected[role]:
                 mismatches.append(f"{role} on {state}: {status}, expected {expected[role]}")
