@@ -45,7 +45,29 @@ def permission_denied(request: HttpRequest, exception: Exception, **kwargs: Any)
     return _error(403, "permission_denied", "You may not do this.")
 
 
+def _adapter_not_found(request: HttpRequest) -> HttpResponse | None:
+    """An address no view matches, under an adapter's prefix: in that protocol's error format
+    (GA4GH DRS's Error; problem details for Loculus's file API)."""
+    path, message = request.path_info, "Nothing is found at this address."
+    if path.startswith("/ga4gh/drs/"):
+        body = {"msg": message, "status_code": 404, "code": "not_found"}
+        return JsonResponse(body, status=404)
+    if path.startswith("/loculus/"):
+        problem = {
+            "type": "about:blank",
+            "title": "Not Found",
+            "status": 404,
+            "detail": message,
+            "instance": path,
+            "code": "not_found",
+        }
+        return JsonResponse(problem, status=404, content_type="application/problem+json")
+    return None
+
+
 def page_not_found(request: HttpRequest, exception: Exception, **kwargs: Any) -> HttpResponse:
+    if (adapter := _adapter_not_found(request)) is not None:
+        return adapter
     if not _is_api(request):
         return defaults.page_not_found(request, exception, **kwargs)
     return _error(404, "not_found", "Nothing is found at this address.")

@@ -61,7 +61,9 @@ class OidcScheme(OpenApiAuthenticationExtension):
 
 
 class ApiAutoSchema(AutoSchema):
-    """A view may name its own error schema (`openapi_error_schema`); the default is Error."""
+    """A view may name its own error schema (`openapi_error_schema`) and media type
+    (`openapi_error_media_type`), as the adapters for other communities' clients do; the
+    default is Error, as JSON."""
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         """Every operation may answer any 4xx or 5xx, always in the error format."""
@@ -69,7 +71,10 @@ class ApiAutoSchema(AutoSchema):
         if operation is None:
             return None
         schema = getattr(self.view, "openapi_error_schema", None) or ERROR_REF
-        content = error_content(operation, schema)
+        media_type = getattr(self.view, "openapi_error_media_type", None)
+        content = (
+            {media_type: {"schema": schema}} if media_type else error_content(operation, schema)
+        )
         responses = operation.setdefault("responses", {})
         for code, response in list(responses.items()):
             if code[0] in "45" and "content" not in response:

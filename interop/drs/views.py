@@ -27,6 +27,16 @@ DRS_VERSION = "1.2.0"
 
 
 class DrsView(APIView):
+    # GA4GH DRS's Error: {msg, status_code}, plus our stable code.
+    openapi_error_schema = {
+        "type": "object",
+        "required": ["msg", "status_code"],
+        "properties": {
+            "msg": {"type": "string"},
+            "status_code": {"type": "integer"},
+            "code": {"type": "string"},
+        },
+    }
     permission_classes = [AllowAny]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:

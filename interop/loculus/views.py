@@ -23,11 +23,26 @@ from filesharing.services.request_uploads import FileSpec
 from groups.models import Group
 from groups.selectors import group_get_for_user
 from interop.errors import hidden_or_missing
-from interop.loculus.errors import loculus_exception_handler
+from interop.loculus.errors import PROBLEM_JSON, loculus_exception_handler
 from submissions.selectors import entry_file_get_for_user
 
 
 class LoculusView(APIView):
+    # Problem details (RFC 9457), as Loculus's backend answers, plus our stable code.
+    openapi_error_media_type = PROBLEM_JSON
+    openapi_error_schema = {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "code": {"type": "string"},
+        },
+    }
+
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return loculus_exception_handler
 
