@@ -25,20 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import ROOT, s3_endpoint, server_env, spread
+from devtools.run_tests import ensure_database
 
 ENTRIES = 100
 
 
 def configure(database_url: str) -> None:
-    import psycopg
-
-    admin_url, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        if (
-            connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            is None
-        ):
-            connection.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(database_url)
     os.environ.update(server_env(database_url))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     import django
@@ -137,24 +130,12 @@ def reset(group: Any) -> None:
 
 @contextlib.contextmanager
 def worker(concurrency: int, queue: str, log: Path) -> Iterator[None]:
+    from tests.celery_worker import worker_command
+
     env = {**os.environ, "CELERY_TASK_DEFAULT_QUEUE": queue, "CELERY_TASK_ALWAYS_EAGER": "0"}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                f"--concurrency={concurrency}",
-                f"--queues={queue}",
-                f"--hostname={queue}@%h",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
+            worker_command(queue, f"--concurrency={concurrency}"),
             cwd=ROOT,
             env=env,
             stdout=out,

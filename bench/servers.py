@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devtools.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_WORKERS = 4
@@ -38,18 +39,16 @@ def s3_endpoint(state: str = "bench-s3") -> Iterator[str]:
         yield emulator.endpoint_url
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def server_env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "k" * 50),
         "DJANGO_SECURE_COOKIES": "0",
+        # Plain HTTP on loopback, as behind a proxy that ends TLS.
+        "DJANGO_SSL_REDIRECT": "0",
+        # Throughput is measured, not the per-token write limit.
+        "RATE_LIMIT_WRITES": "",
         "DATABASE_URL": database_url,
         "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID", "test"),
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY", "test"),
@@ -78,7 +77,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(name: str, app: str, env: dict[str, str], log_dir: Path) -> Iterator[Server]:
+def gunicorn(
+    name: str,
+    app: str,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    workers: int = GUNICORN_WORKERS,
+    threads: int = 1,
+    timeout: int = 30,
+) -> Iterator[Server]:
+    """gunicorn serving `app` on a free loopback port, once Django (or the app) answers."""
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -89,7 +98,11 @@ def gunicorn(name: str, app: str, env: dict[str, str], log_dir: Path) -> Iterato
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        str(GUNICORN_WORKERS),
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        str(timeout),
         "--access-logfile",
         str(log_dir / f"{name}-access.log"),
     ]

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench import servers
+from devtools.run_tests import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench-upload"
@@ -41,22 +40,10 @@ def parse_size(text: str) -> int:
     return parse(text)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def s3_endpoint() -> Iterator[str]:
-    if os.environ.get("S3_ENDPOINT_URL"):
-        yield os.environ["S3_ENDPOINT_URL"]
-        return
-    from devtools.s3_emulator import ensure_venv, start_emulator
-
-    ensure_venv(ROOT)
-    with start_emulator(ROOT, ROOT / "var" / "bench-upload-s3") as emulator:
-        yield emulator.endpoint_url
+    with servers.s3_endpoint("bench-upload-s3") as endpoint:
+        yield endpoint
 
 
 def server_env(endpoint: str) -> dict[str, str]:
@@ -86,13 +73,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def prepare_database(env: dict[str, str]) -> str:
     """Create and migrate the database and bucket; return an API token for the bench user."""
-    import psycopg
-
-    admin_url, name = env["DATABASE_URL"].rsplit("/", 1)
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if exists.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
+    ensure_database(env["DATABASE_URL"])
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "setup_bucket")
     return manage(env, "issue_token", "bench", "--group", "Bench Lab", "--name", "bench").strip()
@@ -111,51 +92,12 @@ def verify_now(env: dict[str, str], file_id: str) -> None:
 
 
 @contextlib.contextmanager
-def web_server(env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    VAR.mkdir(parents=True, exist_ok=True)
-    log = (VAR / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(PYTHON).with_name("gunicorn")),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-            "--timeout",
-            "600",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # a shared machine can be slow
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/health/", timeout=20)  # noqa: S310
-                break
-            except urllib.error.HTTPError:
-                break  # answering; the health of the (unused) broker does not matter here
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"the server did not start; see {VAR / 'server.log'}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def web_server(env: dict[str, str], *, workers: int = 2, threads: int = 8) -> Iterator[str]:
+    """The web server the transfers talk to (test settings: no broker, no rate limits)."""
+    with servers.gunicorn(
+        "server", "config.wsgi:application", env, VAR, workers=workers, threads=threads, timeout=600
+    ) as server:
+        yield server.url
 
 
 def random_file(path: Path, size: int) -> Path:

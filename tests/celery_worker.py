@@ -80,6 +80,25 @@ def wait_until(
         time.sleep(0.05)
 
 
+def worker_command(queue: str, *pool: str) -> list[str]:
+    """A worker that takes only `queue` and talks to no other worker."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        *pool,
+        f"--queues={queue}",
+        f"--hostname={queue}@%h",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=INFO",
+    ]
+
+
 def database_url() -> str:
     db = connection.settings_dict
     credentials = quote(db["USER"] or "", safe="")
@@ -139,21 +158,7 @@ def celery_worker(tmp_path: Path) -> Iterator[Worker]:
     log_path = tmp_path / f"worker-{queue}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                f"--queues={queue}",
-                f"--hostname={queue}@%h",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
+            worker_command(queue, "--pool=solo"),
             cwd=ROOT,
             env=_worker_env(queue),
             stdin=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import IdField
 from core.api.pagination import Pagination
+from core.api.representation import represent_many
 from core.api.schema import PAGE_PARAMETERS, paginated
 from filesharing.api.fields import FileSpecListField
 from filesharing.api.serializers import FileOutputSerializer, PresignedRequestSerializer
@@ -140,7 +141,7 @@ class FileListView(APIView):
         page = paginator.paginate_queryset(
             file_list_for_user(user=request.user, filters=filters), request, view=self
         )
-        return paginator.get_paginated_response(FileOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(represent_many(FileOutputSerializer, page))
 
 
 class FileDetailView(APIView):

@@ -159,11 +159,15 @@ def bucket_setup(*, web_origins: list[str]) -> list[str]:
             done.append(f"created bucket {name}")
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         done.append("versioning enabled")
-        s3.put_bucket_cors(
-            Bucket=name,
-            CORSConfiguration={"CORSRules": cors_rules(web_origins)},  # type: ignore[typeddict-item]
-        )
-        done.append(f"CORS for {', '.join(web_origins) or 'no origin'} (exposes ETag)")
+        if web_origins:
+            s3.put_bucket_cors(
+                Bucket=name,
+                CORSConfiguration={"CORSRules": cors_rules(web_origins)},  # type: ignore[typeddict-item]
+            )
+            done.append(f"CORS for {', '.join(web_origins)} (exposes ETag)")
+        else:  # a rule must name an origin (AWS and RGW refuse one without: MalformedXML)
+            s3.delete_bucket_cors(Bucket=name)
+            done.append("no CORS: no web origin may send files")
         owner = settings.S3_OWNER_PRINCIPAL_ARN
         s3.put_bucket_policy(Bucket=name, Policy=compact_json(public_read_policy(name, owner)))
         done.append(

@@ -104,6 +104,19 @@ def test_setup_bucket_is_idempotent_and_configures_everything(s3_client: Any) ->
     s3.bucket_setup(web_origins=["http://127.0.0.1:8000"])
 
 
+@pytest.mark.rgw  # on Ceph RGW too: it refuses a CORS rule that names no origin
+def test_setup_bucket_without_web_origins_leaves_no_cors(s3_client: Any) -> None:
+    done = s3.bucket_setup(web_origins=[])
+    assert "no CORS: no web origin may send files" in done
+    with pytest.raises(ClientError) as caught:
+        s3_client.get_bucket_cors(Bucket=s3.bucket())
+    assert caught.value.response["Error"]["Code"] == "NoSuchCORSConfiguration"
+    again = s3.bucket_setup(web_origins=["http://127.0.0.1:8000"])
+    assert "CORS for http://127.0.0.1:8000 (exposes ETag)" in again
+    [rule] = s3_client.get_bucket_cors(Bucket=s3.bucket())["CORSRules"]
+    assert rule["AllowedOrigins"] == ["http://127.0.0.1:8000"]
+
+
 def test_unreachable_store_becomes_storage_unavailable() -> None:
     with (
         mock.patch.object(
