@@ -45,9 +45,10 @@ def audit_events_bulk(
     details: dict[str, Any] | None = None,
 ) -> list[AuditEvent]:
     user = _actor_or_none(actor)
+    actor_id = user.pk if user is not None else None  # by id: no related-object work per row
     rows = [
         AuditEvent(
-            actor=user,
+            actor_id=actor_id,
             action=action,
             object_type=obj._meta.label_lower,
             object_id=str(obj.pk),
