@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench.servers import ROOT, spread
+from bench.servers import ROOT, print_spreads
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
@@ -98,9 +98,8 @@ def main() -> int:
             f"admin orphaned {orphaned * 1000:.0f} ms",
             flush=True,
         )
-    print(f"\n{total:,} files, {found:,} orphaned, {args.rounds} rounds, ms min/median/max")
-    for name, values in runs.items():
-        print(f"{name:<24} {spread(values)}")
+    heading = f"{total:,} files, {found:,} orphaned, {args.rounds} rounds, ms min/median/max"
+    print_spreads(heading, runs, 24)
     return 0
 
 

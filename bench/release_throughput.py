@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, s3_endpoint, server_env, spread
+from bench.servers import ROOT, print_spreads, s3_endpoint, server_env, stop
 from devtools.run_tests import ensure_database
 
 ENTRIES = 100
@@ -148,11 +148,7 @@ def worker(concurrency: int, queue: str, log: Path) -> Iterator[None]:
             raise RuntimeError(f"the worker exited; see {log}")
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=30)
 
 
 def time_release(user: Any, group: Any, count: int) -> float:
@@ -220,9 +216,7 @@ def main() -> int:
                     f"release ({args.concurrency} worker processes) {ours:7.1f} files/s",
                     flush=True,
                 )
-    print(f"\n{args.files} files, {args.rounds} rounds, files/s min/median/max")
-    for name, values in rates.items():
-        print(f"{name:<18} {spread(values)}")
+    print_spreads(f"{args.files} files, {args.rounds} rounds, files/s min/median/max", rates, 18)
     return 0
 
 

@@ -125,11 +125,7 @@ def gunicorn(
         time.sleep(3)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=20)
 
 
 def _answers(url: str) -> bool:
@@ -204,3 +200,20 @@ def wrk(
 def spread(values: list[float]) -> str:
     """min/median/max."""
     return f"{min(values):.1f}/{statistics.median(values):.1f}/{max(values):.1f}"
+
+
+def print_spreads(heading: str, runs: dict[str, list[float]], width: int) -> None:
+    """The summary every bench ends with: a heading, then min/median/max of each row."""
+    print(f"\n{heading}")
+    for name, values in runs.items():
+        print(f"{name:<{width}} {spread(values)}")
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
