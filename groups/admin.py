@@ -3,13 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from core.errors import ApplicationError
-from groups.models import Group, Membership
+from groups.models import Group, GroupInvitation, Membership
+from groups.permissions import user_is_curator
 from groups.services import (
     group_create,
+    group_invitation_revoke,
     group_membership_remove,
     group_membership_set,
     group_set_quota,
@@ -74,3 +77,52 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(GroupInvitation)
+class GroupInvitationAdmin(admin.ModelAdmin):
+    """Read-mostly: invitations are made and answered through the API and the website;
+    curators add members directly on the group's page. Pending ones may be revoked here."""
+
+    list_display = ["username", "group", "role", "status", "invited_by", "created_at", "expires_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["=username", "group__name"]
+    list_select_related = ["group", "invited_by"]
+    readonly_fields = [
+        "id",
+        "group",
+        "username",
+        "role",
+        "status",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "answered_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return user_is_curator(request.user)
+
+    @admin.action(description="Revoke the selected pending invitations", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[GroupInvitation]) -> None:
+        revoked = 0
+        pending = queryset.filter(status=GroupInvitation.Status.PENDING).select_related("group")
+        for invitation in pending:
+            try:
+                group_invitation_revoke(
+                    actor=request.user, group=invitation.group, invitation_id=invitation.pk
+                )
+            except ApplicationError:
+                continue  # expired or answered meanwhile: nothing to revoke
+            revoked += 1
+        self.message_user(request, f"{revoked} invitation(s) revoked.", messages.SUCCESS)

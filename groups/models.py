@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -53,3 +55,61 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.group} ({self.role})"
+
+
+class GroupInvitation(models.Model):
+    """An admin's offer of membership to a username, which its holder accepts or declines.
+
+    Stored by username, never looked up as a user when it is made: the answer to the admin
+    is the same whether an account of that name exists, so inviting tells nobody which
+    usernames exist. Pending past `expires_at`, it can no longer be answered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+        REVOKED = "revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150, help_text="As the admin typed it.")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was accepted, declined or revoked."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Inviting again refreshes the pending invitation; it also serves the group's list.
+            models.UniqueConstraint(
+                fields=["group", "username"],
+                condition=models.Q(status="pending"),
+                name="group_invitation_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="pending", answered_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(answered_at__isnull=False)),
+                name="group_invitation_answered_when_not_pending",
+            ),
+        ]
+        indexes = [
+            # The invitee's pending invitations.
+            models.Index(
+                fields=["username", "expires_at"],
+                condition=models.Q(status="pending"),
+                name="group_invitation_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} to {self.group} ({self.status})"

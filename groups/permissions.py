@@ -47,6 +47,16 @@ def user_is_group_admin(*, user: AnyUser, group: Group) -> bool:
     return membership_role(user=user, group=group) == Membership.Role.ADMIN
 
 
+def require_group_admin(*, actor: Actor, group: Group) -> None:
+    """Managing members and invitations: the group's admins and curators."""
+    if actor is None or not (
+        user_is_group_admin(user=actor, group=group) or user_is_curator(actor)
+    ):
+        raise ApplicationError(
+            "not_group_admin", "Only the group's admins may manage its members.", status=403
+        )
+
+
 class IsPipeline(BasePermission):
     """DRF permission of the pipeline's endpoints: checked before the request is read, so
     that other callers learn nothing from how their input would have been judged."""

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
 from django.db import transaction
+from django.utils import timezone
 
 from core.audit import Actor, audit_event
 from core.errors import ApplicationError, NotFoundError
-from groups.models import Group, Membership
-from groups.permissions import user_is_curator, user_is_group_admin
+from groups.models import Group, GroupInvitation, Membership
+from groups.permissions import require_group_admin, user_is_curator
 
 
 def group_create(
@@ -34,21 +40,137 @@ def group_create(
     return group
 
 
-def _require_admin(*, actor: Actor, group: Group) -> None:
-    if actor is None or not (
-        user_is_group_admin(user=actor, group=group) or user_is_curator(actor)
-    ):
-        raise ApplicationError(
-            "not_group_admin", "Only the group's admins may manage its members.", status=403
+def group_member_add(
+    *, actor: Actor, group: Group, username: str, role: str
+) -> Membership | GroupInvitation:
+    """A member's role is changed; anyone else is invited. Whether an account of that name
+    exists is never looked up here: the admin gets the same answer, after the same queries,
+    for every username that is not a member (the members are the admin's to see anyway)."""
+    require_group_admin(actor=actor, group=group)
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(group=group, user__username=username)
+        .first()
+    )
+    if membership is not None:
+        return group_membership_set(actor=actor, group=group, user=membership.user, role=role)
+    return group_invitation_send(actor=actor, group=group, username=username, role=role)
+
+
+def group_invitation_send(
+    *, actor: Actor, group: Group, username: str, role: str
+) -> GroupInvitation:
+    """Invite `username` with `role`; a pending invitation of the same name is refreshed (its
+    role and expiry), so that inviting twice is the same as inviting once. Callers check who
+    may do it."""
+    expires_at = timezone.now() + timedelta(days=settings.GROUP_INVITATION_DAYS)
+    inviter = actor if isinstance(actor, User) else None
+    with transaction.atomic():
+        # Serialises invitations to one group: two at once cannot both create the pending one.
+        Group.objects.select_for_update().filter(pk=group.pk).first()
+        invitation = GroupInvitation.objects.filter(
+            group=group, username=username, status=GroupInvitation.Status.PENDING
+        ).first()
+        if invitation is None:
+            invitation = GroupInvitation.objects.create(
+                group=group,
+                username=username,
+                role=role,
+                invited_by=inviter,
+                expires_at=expires_at,
+            )
+            action = "group.invitation_sent"
+        else:
+            invitation.role = role
+            invitation.expires_at = expires_at
+            invitation.invited_by = inviter
+            invitation.save(update_fields=["role", "expires_at", "invited_by"])
+            action = "group.invitation_refreshed"
+        audit_event(actor=actor, action=action, obj=group, details=_invitation_details(invitation))
+    invitation.group = group
+    return invitation
+
+
+def _invitation_details(invitation: GroupInvitation) -> dict[str, str]:
+    return {
+        "invitation": str(invitation.pk),
+        "username": invitation.username,
+        "role": invitation.role,
+    }
+
+
+def _pending_invitation(*, invitation_id: uuid.UUID | str, **match: Any) -> GroupInvitation:
+    """The pending, unexpired invitation, locked; missing, answered, expired and another's
+    look alike (404 invitation_not_found)."""
+    invitation = (
+        GroupInvitation.objects.select_for_update(of=("self",))
+        .select_related("group", "invited_by")
+        .filter(
+            pk=invitation_id,
+            status=GroupInvitation.Status.PENDING,
+            expires_at__gt=timezone.now(),
+            **match,
         )
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("invitation", invitation_id)
+    return invitation
 
 
-def group_member_add(*, actor: Actor, group: Group, username: str, role: str) -> Membership:
-    _require_admin(actor=actor, group=group)
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise NotFoundError("user", username)
-    return group_membership_set(actor=actor, group=group, user=user, role=role)
+def _answer(invitation: GroupInvitation, status: str) -> None:
+    invitation.status = status
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+
+
+def group_invitation_accept(*, user: User, invitation_id: uuid.UUID | str) -> GroupInvitation:
+    """The invitee joins the group with the invited role. Someone already a member (a curator
+    added them meanwhile) keeps their membership as it is."""
+    with transaction.atomic():
+        invitation = _pending_invitation(invitation_id=invitation_id, username=user.get_username())
+        _answer(invitation, GroupInvitation.Status.ACCEPTED)
+        details = _invitation_details(invitation)
+        audit_event(
+            actor=user, action="group.invitation_accepted", obj=invitation.group, details=details
+        )
+        _, created = Membership.objects.get_or_create(
+            group=invitation.group, user=user, defaults={"role": invitation.role}
+        )
+        if created:
+            audit_event(
+                actor=user, action="group.member_added", obj=invitation.group, details=details
+            )
+    return invitation
+
+
+def group_invitation_decline(*, user: User, invitation_id: uuid.UUID | str) -> GroupInvitation:
+    with transaction.atomic():
+        invitation = _pending_invitation(invitation_id=invitation_id, username=user.get_username())
+        _answer(invitation, GroupInvitation.Status.DECLINED)
+        audit_event(
+            actor=user,
+            action="group.invitation_declined",
+            obj=invitation.group,
+            details=_invitation_details(invitation),
+        )
+    return invitation
+
+
+def group_invitation_revoke(
+    *, actor: Actor, group: Group, invitation_id: uuid.UUID | str
+) -> GroupInvitation:
+    require_group_admin(actor=actor, group=group)
+    with transaction.atomic():
+        invitation = _pending_invitation(invitation_id=invitation_id, group=group)
+        _answer(invitation, GroupInvitation.Status.REVOKED)
+        audit_event(
+            actor=actor,
+            action="group.invitation_revoked",
+            obj=group,
+            details=_invitation_details(invitation),
+        )
+    return invitation
 
 
 def group_membership_set(*, actor: Actor, group: Group, user: User, role: str) -> Membership:
@@ -82,11 +204,17 @@ def user_grant_pipeline_role(*, actor: Actor, user: User) -> None:
 
 
 def group_member_remove(*, actor: Actor, group: Group, username: str) -> None:
-    _require_admin(actor=actor, group=group)
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
+    """Users who are not members and names of no user are refused alike (member_not_found),
+    after the same query."""
+    require_group_admin(actor=actor, group=group)
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(group=group, user__username=username)
+        .first()
+    )
+    if membership is None:
         raise NotFoundError("member", username)
-    group_membership_remove(actor=actor, group=group, user=user)
+    group_membership_remove(actor=actor, group=group, user=membership.user)
 
 
 def group_membership_remove(*, actor: Actor, group: Group, user: User) -> None:
@@ -133,7 +261,7 @@ def group_set_quota(*, actor: Actor, group: Group, quota_bytes: int | None) -> G
 
 
 def group_update(*, actor: Actor, group: Group, institution: str, contact_email: str) -> Group:
-    _require_admin(actor=actor, group=group)
+    require_group_admin(actor=actor, group=group)
     with transaction.atomic():
         group.institution = institution
         group.contact_email = contact_email

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from web.views import entries, files, groups, home, released, submissions, tokens, uploads
+from web.views import (
+    entries,
+    files,
+    groups,
+    home,
+    invitations,
+    released,
+    submissions,
+    tokens,
+    uploads,
+)
 
 app_name = "web"
 
@@ -9,6 +19,21 @@ urlpatterns = [
     path("groups/", groups.group_list, name="groups"),
     path("groups/<id:group_id>/", groups.group_detail, name="group"),
     path("groups/<id:group_id>/members/", groups.group_members_page, name="group-members"),
+    path(
+        "groups/<id:group_id>/invitations/<uuid:invitation_id>/revoke",
+        groups.group_invitation_revoke_view,
+        name="group-invitation-revoke",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/accept",
+        invitations.invitation_accept_view,
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/decline",
+        invitations.invitation_decline_view,
+        name="invitation-decline",
+    ),
     path("groups/<id:group_id>/upload/", uploads.upload_page, name="upload"),
     path("groups/<id:group_id>/submit/", submissions.submit_page, name="submit"),
     path("groups/<id:group_id>/revise/", submissions.revise_page, name="revise"),

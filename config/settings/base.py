@@ -230,6 +230,8 @@ VERIFY_HASH_MAX_BYTES = env_int("VERIFY_HASH_MAX_BYTES", 1024**3)
 ORPHAN_RETENTION = timedelta(days=env_int("ORPHAN_RETENTION_DAYS", 7))
 WEB_ORIGINS = env_list("WEB_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
 API_TOKEN_DEFAULT_LIFETIME = timedelta(days=env_int("API_TOKEN_DEFAULT_LIFETIME_DAYS", 90))
+# A group invitation not answered within this many days can no longer be accepted.
+GROUP_INVITATION_DAYS = env_int("GROUP_INVITATION_DAYS", 14)
 
 # --- Multipart uploads ----------------------------------------------------------------------
 # Part size when the client asks for none; grown for files that would need over 10,000 parts.

@@ -107,6 +107,9 @@ def paginated(serializer: type[serializers.Serializer], name: str) -> serializer
         name=f"Paginated{name}List",
         fields={
             "count": serializers.IntegerField(),
+            "countExact": serializers.BooleanField(
+                help_text="False when there are more rows than `count` (counting stops there)."
+            ),
             "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
             "results": serializer(many=True),

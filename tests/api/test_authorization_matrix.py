@@ -19,7 +19,7 @@ from accounts.services import token_create
 from core.services import job_create
 from filesharing.models import File
 from groups.models import Membership
-from groups.services import user_grant_pipeline_role
+from groups.services import group_invitation_send, user_grant_pipeline_role
 from tests.factories import FileFactory, GroupFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,17 @@ EXPECTATIONS: dict[str, Expectation] = {
     "DELETE /api/groups/{group_id}/members/{username}/": Expectation(
         roles(FORBIDDEN, other_group=HIDDEN, group_admin=PASS, curator=PASS)
     ),
+    "GET /api/groups/{group_id}/invitations/": Expectation(
+        roles(FORBIDDEN, other_group=HIDDEN, group_admin=PASS, curator=PASS)
+    ),
+    "DELETE /api/groups/{group_id}/invitations/{invitation_id}": Expectation(
+        roles(FORBIDDEN, other_group=HIDDEN, group_admin=PASS, curator=PASS)
+    ),
+    # Everyone's own invitations; the world's one invites the other group's admin, and only
+    # they may answer it: for everyone else it is as missing as an unknown one.
+    "GET /api/invitations/": Expectation(SIGNED_IN),
+    "POST /api/invitations/{invitation_id}/accept": Expectation(roles(HIDDEN, other_group=PASS)),
+    "POST /api/invitations/{invitation_id}/decline": Expectation(roles(HIDDEN, other_group=PASS)),
     "POST /api/files/request-uploads": Expectation(
         GROUP_READERS, body=lambda w: {"groupId": w.group.pk, "numberFiles": 1}
     ),
@@ -208,6 +219,7 @@ class World:
     files: dict[str, File]
     job_id: str
     member_token_id: int
+    invitation_id: str
 
     def path(self, template: str, state: str) -> str:
         values = {
@@ -216,6 +228,7 @@ class World:
             "file_id": str(self.files[state].pk),
             "job_id": self.job_id,
             "token_id": str(self.member_token_id),
+            "invitation_id": self.invitation_id,
             "upload_id": str(uuid.uuid4()),
             "part_no": "1",
             "accession_version": "SV_999999.1",
@@ -271,7 +284,13 @@ def world(db: None) -> World:
         for state in ("private", "released")
     }
     job = job_create(kind="example", actor=users["group_admin"])
-    return World(group, users, clients, files, str(job.pk), tokens["member"])
+    invitation = group_invitation_send(
+        actor=users["group_admin"],
+        group=group,
+        username=users["other_group"].username,
+        role=Membership.Role.MEMBER,
+    )
+    return World(group, users, clients, files, str(job.pk), tokens["member"], str(invitation.pk))
 
 
 def test_every_operation_in_the_document_has_an_expectation() -> None:

@@ -262,12 +262,13 @@ def test_an_error_outside_a_view_under_api_is_json_elsewhere_a_page(
 
 
 def test_a_user_with_a_surrogate_cannot_exist(submitter: Any) -> None:
-    """Usernames come from forms and OIDC, never raw JSON; member lookup refuses the same."""
+    """Usernames come from forms and OIDC, never raw JSON; inviting one refuses the same."""
     response = _post_json(
         submitter, f"/api/groups/{submitter.group.pk}/members/", '{"username": "a\\ud800"}'
     )
     _error(response, 400, "invalid_unicode")
     assert submitter.group.memberships.count() == 1
+    assert not submitter.group.invitations.exists()
 
 
 def test_a_quota_beyond_64_bits_answers_400_and_changes_nothing(

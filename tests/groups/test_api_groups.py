@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.models import AuditEvent
-from groups.models import Group, Membership
+from groups.models import Group, GroupInvitation, Membership
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,24 +69,48 @@ def test_foreign_group_detail_answers_404(submitter: Any, stranger: Any) -> None
     assert error_code(response) == "group_not_found"
 
 
-def test_admin_adds_and_removes_members(submitter: Any) -> None:
-    bob = UserFactory(username="bob")
-    added = submitter.client.post(
+def test_an_invited_user_who_accepts_is_a_member_until_removed(
+    submitter: Any, make_actor: Any
+) -> None:
+    bob = make_actor(username="bob")
+    invited = submitter.client.post(
         f"/api/groups/{submitter.group.pk}/members/",
         {"username": "bob", "role": "member"},
         format="json",
     )
-    assert added.status_code == 201
-    assert Membership.objects.get(group=submitter.group, user=bob).role == "member"
+    assert invited.status_code == 202
+    assert not Membership.objects.filter(group=submitter.group, user=bob.user).exists()
+    accepted = bob.client.post(f"/api/invitations/{invited.json()['id']}/accept")
+    assert accepted.status_code == 200
+    assert Membership.objects.get(group=submitter.group, user=bob.user).role == "member"
     removed = submitter.client.delete(f"/api/groups/{submitter.group.pk}/members/bob/")
     assert removed.status_code == 204
-    assert not Membership.objects.filter(group=submitter.group, user=bob).exists()
+    assert not Membership.objects.filter(group=submitter.group, user=bob.user).exists()
     actions = list(
         AuditEvent.objects.filter(object_id=str(submitter.group.pk))
         .order_by("id")
         .values_list("action", flat=True)
     )
-    assert actions[-2:] == ["group.member_added", "group.member_removed"]
+    assert actions[-4:] == [
+        "group.invitation_sent",
+        "group.invitation_accepted",
+        "group.member_added",
+        "group.member_removed",
+    ]
+
+
+def test_a_members_username_changes_their_role(submitter: Any, make_actor: Any) -> None:
+    bob = make_actor(group=submitter.group, role=Membership.Role.MEMBER, username="bob")
+    response = submitter.client.post(
+        f"/api/groups/{submitter.group.pk}/members/",
+        {"username": "bob", "role": "admin"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json() == {"username": "bob", "role": "admin"}
+    assert Membership.objects.get(group=submitter.group, user=bob.user).role == "admin"
+    assert not GroupInvitation.objects.exists()
+    assert AuditEvent.objects.filter(action="group.member_role_changed").count() == 1
 
 
 def test_plain_member_may_not_manage_members(submitter: Any, make_actor: Any) -> None:
@@ -97,14 +121,17 @@ def test_plain_member_may_not_manage_members(submitter: Any, make_actor: Any) ->
     )
     assert response.status_code == 403
     assert error_code(response) == "not_group_admin"
+    assert not GroupInvitation.objects.exists()
 
 
-def test_unknown_user_answers_404(submitter: Any) -> None:
-    response = submitter.client.post(
-        f"/api/groups/{submitter.group.pk}/members/", {"username": "nobody"}, format="json"
-    )
-    assert response.status_code == 404
-    assert error_code(response) == "user_not_found"
+def test_removing_a_non_member_and_a_name_of_nobody_answer_alike(submitter: Any) -> None:
+    UserFactory(username="carol")
+    answers = [
+        submitter.client.delete(f"/api/groups/{submitter.group.pk}/members/{name}/")
+        for name in ("carol", "nobody")
+    ]
+    assert [a.status_code for a in answers] == [404, 404]
+    assert [error_code(a) for a in answers] == ["member_not_found", "member_not_found"]
 
 
 def test_last_admin_cannot_leave(submitter: Any) -> None:

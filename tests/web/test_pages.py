@@ -75,14 +75,20 @@ def test_a_local_account_signs_in_and_works_with_its_group(page: Page, site: Sit
     expect(page.locator("dl.facts")).to_contain_text(SHA)
     expect(page.get_by_role("table")).to_contain_text("Every version of run1_R1.fastq.gz")
 
-    # Members: an admin adds someone; a refusal is shown on the row it concerns.
+    # Members: an admin invites people (the same words whether or not the account exists);
+    # a refusal is shown on the row it concerns.
     page.goto(site(f"/groups/{lab.pk}/members/"))
-    page.get_by_label("Username").fill("nobody-by-this-name")
-    page.get_by_role("button", name="Add member").click()
-    expect(page.locator(".field-error")).to_contain_text("No user nobody-by-this-name")
-    page.get_by_label("Username").fill("grace")
-    page.get_by_role("button", name="Add member").click()
-    expect(page.locator("table.data tbody")).to_contain_text("grace")
+    for name in ("nobody-by-this-name", "grace"):
+        page.get_by_label("Username").fill(name)
+        page.get_by_role("button", name="Send invitation").click()
+        expect(page.locator(".messages")).to_have_text(
+            f"Invitation sent to {name}. If an account of that name exists, they become a "
+            "member once they accept it."
+        )
+    invitations = page.get_by_role("table", name="Pending invitations")
+    expect(invitations).to_contain_text("grace")
+    expect(invitations).to_contain_text("nobody-by-this-name")
+    expect(page.get_by_role("table", name=f"Members of {lab.name}")).not_to_contain_text("grace")
     page.get_by_label("Role of ada").select_option("member")
     page.locator("tr", has_text="ada").get_by_role("button", name="Change role").click()
     expect(page.locator("tr.row-error")).to_contain_text("at least one admin")

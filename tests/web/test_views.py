@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from filesharing.models import File
-from groups.models import Group, Membership
+from groups.models import Group, GroupInvitation, Membership
 from submissions.models import EntryFile, SequenceEntry
 from tests.factories import (
     FileFactory,
@@ -244,15 +244,89 @@ def test_only_a_group_admin_manages_members(lab: Group, ada: Any) -> None:
     )
     assert refused.status_code == 400
     assert not Membership.objects.filter(user__username="carol").exists()
+    assert not GroupInvitation.objects.exists()
     page = signed_in(member).get(f"/groups/{lab.pk}/members/")
-    assert "Add a member" not in page.content.decode()
+    assert "Invite a member" not in page.content.decode()
+    assert "Pending invitations" not in page.content.decode()
 
-    added = signed_in(ada).post(
+    admin = signed_in(ada)
+    added = admin.post(
         f"/groups/{lab.pk}/members/",
         {"action": "add", "add-username": "carol", "add-role": "admin"},
     )
     assert added.status_code == 302
-    assert Membership.objects.get(user__username="carol").role == "admin"
+    assert not Membership.objects.filter(user__username="carol").exists()
+    assert GroupInvitation.objects.get(username="carol").role == "admin"
+    changed = admin.post(
+        f"/groups/{lab.pk}/members/",
+        {"action": "add", "add-username": "bob", "add-role": "admin"},
+        follow=True,
+    )
+    assert "bob is now admin." in changed.content.decode()
+    assert Membership.objects.get(user__username="bob").role == "admin"
+
+
+def test_inviting_says_the_same_whether_or_not_the_account_exists(lab: Group, ada: Any) -> None:
+    UserFactory(username="carol")
+    admin = signed_in(ada)
+    pages = [
+        admin.post(
+            f"/groups/{lab.pk}/members/",
+            {"action": "add", "add-username": name, "add-role": "member"},
+            follow=True,
+        )
+        for name in ("carol", "nobody")
+    ]
+    said = [[str(m) for m in page.context["messages"]] for page in pages]
+    assert said == [
+        [
+            f"Invitation sent to {name}. If an account of that name exists, they become a "
+            "member once they accept it."
+        ]
+        for name in ("carol", "nobody")
+    ]
+    assert [page.status_code for page in pages] == [200, 200]
+    listed = [i.username for i in pages[1].context["invitations"]]
+    assert listed == ["carol", "nobody"]
+
+
+def test_invitations_are_answered_and_revoked_from_the_pages(lab: Group, ada: Any) -> None:
+    carol, dave = UserFactory(username="carol"), UserFactory(username="dave")
+    admin = signed_in(ada)
+    for name in ("carol", "dave", "erin"):
+        admin.post(
+            f"/groups/{lab.pk}/members/",
+            {"action": "add", "add-username": name, "add-role": "member"},
+        )
+    invitation = {i.username: i for i in GroupInvitation.objects.all()}
+
+    home = signed_in(carol).get("/")
+    assert [i.pk for i in home.context["invitations"]] == [invitation["carol"].pk]
+    assert f"/invitations/{invitation['carol'].pk}/accept" in home.content.decode()
+    # Someone else's invitation: not found, as if it did not exist.
+    assert signed_in(dave).post(f"/invitations/{invitation['carol'].pk}/accept").status_code == 404
+    accepted = signed_in(carol).post(f"/invitations/{invitation['carol'].pk}/accept")
+    assert accepted["Location"] == "/"
+    assert Membership.objects.get(user=carol, group=lab).role == "member"
+    assert signed_in(carol).get("/").context["invitations"] == []
+
+    declined = signed_in(dave).post(f"/invitations/{invitation['dave'].pk}/decline")
+    assert declined["Location"] == "/"
+    assert not Membership.objects.filter(user=dave).exists()
+    assert GroupInvitation.objects.get(pk=invitation["dave"].pk).status == "declined"
+
+    assert (
+        signed_in(carol)
+        .post(f"/groups/{lab.pk}/invitations/{invitation['erin'].pk}/revoke")
+        .status_code
+        == 302
+    )  # carol is a member, not an admin: refused with a message
+    assert GroupInvitation.objects.get(pk=invitation["erin"].pk).status == "pending"
+    revoked = admin.post(f"/groups/{lab.pk}/invitations/{invitation['erin'].pk}/revoke")
+    assert revoked["Location"] == f"/groups/{lab.pk}/members/"
+    assert GroupInvitation.objects.get(pk=invitation["erin"].pk).status == "revoked"
+    assert admin.get("/").status_code == 200
+    assert Client().post(f"/invitations/{invitation['erin'].pk}/accept").status_code == 302
 
 
 def test_every_processed_entry_of_a_group_is_approved_at_once(lab: Group, ada: Any) -> None:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotFoundError
 from filesharing.selectors import FileFilters, file_list_for_user, group_storage_used
-from groups.models import Group, Membership
+from groups.models import Group, GroupInvitation, Membership
 from groups.permissions import membership_role, user_is_curator, user_is_group_admin
-from groups.selectors import group_list_for_user, group_members
+from groups.selectors import group_invitation_list_for_user, group_list_for_user, group_members
 from groups.services import (
     group_create,
+    group_invitation_revoke,
     group_member_add,
     group_member_remove,
     group_membership_set,
@@ -29,7 +31,7 @@ from web.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
-from web.views.common import group_for, not_found_as_404, paginate, signed_in_user
+from web.views.common import PAGE_SIZE, group_for, not_found_as_404, paginate, signed_in_user
 
 
 def group_summary(request: HttpRequest, group: Group) -> dict[str, Any]:
@@ -100,11 +102,13 @@ def group_members_page(request: HttpRequest, group_id: int) -> HttpResponse:
             add_form = MemberAddForm(request.POST, prefix="add")
             if add_form.is_valid():
                 try:
-                    group_member_add(actor=request.user, group=group, **add_form.cleaned_data)
+                    added = group_member_add(
+                        actor=request.user, group=group, **add_form.cleaned_data
+                    )
                 except ApplicationError as exc:
                     add_form.add_error("username", exc.message)
                 else:
-                    messages.success(request, f"{add_form.cleaned_data['username']} added.")
+                    messages.success(request, _added_message(added))
                     return redirect("web:group-members", group_id=group.pk)
         elif action == "details":
             details_form = GroupDetailsForm(request.POST, prefix="details")
@@ -122,8 +126,10 @@ def group_members_page(request: HttpRequest, group_id: int) -> HttpResponse:
             if problem is None:
                 return redirect("web:group-members", group_id=group.pk)
             row_errors[username] = problem
-    context = group_summary(request, group) | {
+    summary = group_summary(request, group)
+    context = summary | {
         "members": group_members(group=group),
+        "invitations": _pending_invitations(request, group) if summary["is_admin"] else [],
         "roles": Membership.Role.choices,
         "add_form": add_form,
         "details_form": details_form,
@@ -131,6 +137,41 @@ def group_members_page(request: HttpRequest, group_id: int) -> HttpResponse:
     }
     status = 400 if row_errors or add_form.errors or details_form.errors else 200
     return render(request, "web/group_members.html", context, status=status)
+
+
+def _added_message(added: Membership | GroupInvitation) -> str:
+    """The same words for every username that is not a member, whether it names an account
+    or not."""
+    if isinstance(added, Membership):
+        return f"{added.user.get_username()} is now {added.role}."
+    return (
+        f"Invitation sent to {added.username}. If an account of that name exists, they "
+        "become a member once they accept it."
+    )
+
+
+def _pending_invitations(request: HttpRequest, group: Group) -> list[GroupInvitation]:
+    return list(group_invitation_list_for_user(group=group, user=request.user)[:PAGE_SIZE])
+
+
+@login_required
+@not_found_as_404
+@require_POST
+def group_invitation_revoke_view(
+    request: HttpRequest, group_id: int, invitation_id: uuid.UUID
+) -> HttpResponse:
+    group = group_for(request, group_id)
+    try:
+        invitation = group_invitation_revoke(
+            actor=request.user, group=group, invitation_id=invitation_id
+        )
+    except ApplicationError as exc:
+        if isinstance(exc, NotFoundError):
+            raise  # 404, as for a missing page
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation of {invitation.username} revoked.")
+    return redirect("web:group-members", group_id=group.pk)
 
 
 def _change_member(request: HttpRequest, group: Group, action: str) -> str | None:
