@@ -1,9 +1,12 @@
-"""The parts of one multipart upload, in flight at once.
+"""The parts of multipart uploads, in flight at once.
 
-One thread reads the file in order, computing each part's SHA-256 and the whole file's in the
-same pass (the file is read from disk once for hashing; the senders read each part again
-moments later, from the page cache). Part URLs are asked for in batches, each signed with its
-part's digest, and up to `jobs` sender threads stream parts to S3.
+Every large file of a command shares one pool of `jobs` sender threads (`PartSenders`), so the
+parts in flight, and the memory they take (one 256 KiB buffer each, refilled, never a whole
+part), stay bounded however many files go at once. Each file (`PartPipeline`) is read in order
+by its own thread, which computes each part's SHA-256 (and MD5 where S3 checks no SHA-256) and
+the whole file's SHA-256 in the same pass, asks for part URLs in batches, each signed with its
+part's digest, and hands the parts to the senders; they stream each part from disk again (from
+the page cache, moments later). A failure stops only its own file.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,8 @@ from seqvault_client.transfer import Transfer
 log = logging.getLogger("seqvault")
 
 READ_CHUNK = 1024 * 1024
+# After a stop, how long a file waits for its parts in flight to give up before it returns.
+STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -50,64 +56,136 @@ def layout(*, size: int, part_size: int, part_count: int) -> list[Part]:
     ]
 
 
+class PartSenders:
+    """`jobs` sender threads shared by every multipart upload of a command, fed through one
+    queue of `jobs` parts (a part waiting there is its number and URL, no bytes). Started on the
+    first part; `close()` ends them."""
+
+    def __init__(self, *, jobs: int) -> None:
+        self.jobs = jobs
+        self._work: queue.Queue[tuple[PartPipeline, Part, dict[str, Any]]] = queue.Queue(jobs)
+        self._threads: list[threading.Thread] = []
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+
+    def idle(self) -> bool:
+        """No part is waiting for a sender."""
+        return self._work.empty()
+
+    def submit(self, pipeline: PartPipeline, part: Part, target: dict[str, Any]) -> None:
+        """Queue a part; waits while `jobs` parts are already waiting."""
+        self._start()
+        while True:
+            if pipeline.stop.is_set():
+                raise Interrupted("stopped")
+            try:
+                self._work.put((pipeline, part, target), timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._threads:
+                return
+            self._threads = [
+                threading.Thread(target=self._serve, name=f"seqvault-part-{n}", daemon=True)
+                for n in range(self.jobs)
+            ]
+            for thread in self._threads:
+                thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                pipeline, part, target = self._work.get(timeout=0.2)
+            except queue.Empty:
+                if self._closed.is_set():
+                    return
+                continue
+            pipeline.send(part, target)
+
+    def close(self) -> None:
+        """Let the senders finish what is queued (parts of stopped files are skipped), then end."""
+        self._closed.set()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 class PartPipeline:
+    """One file's multipart upload: `run()` reads and hashes it in the calling thread, hands
+    each part S3 lacks to the shared senders, and returns once every part is sent."""
+
     def __init__(
         self,
         *,
         api: Api,
         transfer: Transfer,
+        senders: PartSenders,
         path: Path,
         upload_id: str,
         parts: list[Part],
         held: dict[int, HeldPart],
         progress: Progress,
-        jobs: int,
         part_md5: bool = False,
     ) -> None:
-        self.api, self.transfer = api, transfer
+        self.api, self.transfer, self.senders = api, transfer, senders
         self.part_md5 = part_md5
         self.path, self.upload_id = path, upload_id
         self.parts, self.held = parts, held
-        self.progress, self.jobs = progress, jobs
+        self.progress = progress
         self.stop = threading.Event()
-        self.work: queue.Queue[tuple[Part, dict[str, Any]] | None] = queue.Queue(jobs * 2)
         self.etags: dict[int, str] = {}
         self.sent: list[int] = []
         self.whole_sha256 = ""
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0  # handed to the senders and not yet done
+        self._returned = False
+        self._fd = -1
         self._error: BaseException | None = None
 
     def run(self) -> tuple[dict[int, str], str]:
         """Send every part S3 lacks; returns part number → ETag and the file's SHA-256."""
-        from seqvault_client.transfer import wait_interruptibly
-
-        fd = os.open(self.path, os.O_RDONLY)
+        self._fd = os.open(self.path, os.O_RDONLY)
         try:
-            threads = [threading.Thread(target=self._guard, args=(self._hash_and_dispatch,))]
-            threads += [
-                threading.Thread(target=self._guard, args=(self._send_loop, fd))
-                for _ in range(self.jobs)
-            ]
-            for thread in threads:
-                thread.daemon = True
-                thread.start()
-            wait_interruptibly(threads, self.stop)
-        finally:
-            os.close(fd)
+            self._hash_and_dispatch()
+        except BaseException as exc:  # raised below, once the parts in flight are done
+            self._fail(exc)
+        self._wait_for_parts()
         if self._error is not None:
             raise self._error
         if self.stop.is_set():
             raise Interrupted("stopped")
         return self.etags, self.whole_sha256
 
-    def _guard(self, target: Any, *args: Any) -> None:
-        try:
-            target(*args)
-        except BaseException as exc:  # the first failure stops everything and is re-raised
-            with self._lock:
-                if self._error is None and not isinstance(exc, Interrupted):
-                    self._error = exc
-            self.stop.set()
+    def _fail(self, exc: BaseException) -> None:
+        """The first failure stops this file (its queued parts are skipped) and is re-raised."""
+        with self._lock:
+            if self._error is None and not isinstance(exc, Interrupted):
+                self._error = exc
+        self.stop.set()
+
+    def _wait_for_parts(self) -> None:
+        with self._settled:
+            given_up_at = 0.0
+            while self._in_flight:
+                if self.stop.is_set():
+                    given_up_at = given_up_at or time.monotonic() + STOP_GRACE_SECONDS
+                    if time.monotonic() > given_up_at:
+                        break  # a sender stuck on the network; it closes the file when done
+                self._settled.wait(0.2)
+            self._returned = True
+            if not self._in_flight:
+                os.close(self._fd)
+
+    def _part_done(self) -> None:
+        with self._settled:
+            self._in_flight -= 1
+            if self._returned and not self._in_flight:
+                os.close(self._fd)
+            self._settled.notify_all()
 
     # --- reading and hashing, in file order --------------------------------------------------
 
@@ -125,13 +203,11 @@ class PartPipeline:
                     self.progress.skip(part.length)
                     continue
                 batch.append((part, digests))
-                if len(batch) >= self.jobs or self.work.empty():
+                if len(batch) >= self.senders.jobs or self.senders.idle():
                     self._dispatch(batch)
                     batch = []
         self._dispatch(batch)
         self.whole_sha256 = whole.hexdigest()
-        for _ in range(self.jobs):
-            self._put(None)
 
     def _hash_part(self, handle: Any, view: memoryview, part: Part, whole: Any) -> dict[str, str]:
         """The part's digests as the server asks for them: sha256, and md5 for MD5 uploads."""
@@ -163,33 +239,27 @@ class PartPipeline:
             {"parts": [{"partNumber": p.number, **d} for p, d in batch]},
         )
         for item in answer["parts"]:
-            self._put((by_number[item["partNumber"]], item))
-
-    def _put(self, item: tuple[Part, dict[str, Any]] | None) -> None:
-        while True:
-            if self.stop.is_set():
-                raise Interrupted("stopped")
+            with self._lock:
+                self._in_flight += 1
             try:
-                self.work.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
+                self.senders.submit(self, by_number[item["partNumber"]], item)
+            except BaseException:
+                self._part_done()
+                raise
 
-    # --- sending ----------------------------------------------------------------------------
+    # --- sending (in a sender thread) --------------------------------------------------------
 
-    def _send_loop(self, fd: int) -> None:
-        while True:
-            try:
-                item = self.work.get(timeout=0.2)
-            except queue.Empty:
-                if self.stop.is_set():
-                    return
-                continue
-            if item is None:
-                return
-            self._send(fd, *item)
+    def send(self, part: Part, target: dict[str, Any]) -> None:
+        """Send one part; a failure is this file's, recorded and raised by `run()`."""
+        try:
+            if not self.stop.is_set():
+                self._send(part, target)
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            self._part_done()
 
-    def _send(self, fd: int, part: Part, target: dict[str, Any]) -> None:
+    def _send(self, part: Part, target: dict[str, Any]) -> None:
         signed = {
             "sha256": target["headers"].get("x-amz-checksum-sha256"),
             "md5": target["headers"].get("Content-MD5"),
@@ -206,7 +276,7 @@ class PartPipeline:
         response = self.transfer.put(
             target=target,
             refresh=refresh,
-            fd=fd,
+            fd=self._fd,
             offset=part.offset,
             length=part.length,
             progress=self.progress,
