@@ -2,11 +2,12 @@
 
 Every large file of a command shares one pool of `jobs` sender threads (`PartSenders`), so the
 parts in flight, and the memory they take (one 256 KiB buffer each, refilled, never a whole
-part), stay bounded however many files go at once. Each file (`PartPipeline`) is read in order
-by its own thread, which computes each part's SHA-256 (and MD5 where S3 checks no SHA-256) and
-the whole file's SHA-256 in the same pass, asks for part URLs in batches, each signed with its
-part's digest, and hands the parts to the senders; they stream each part from disk again (from
-the page cache, moments later). A failure stops only its own file.
+part), stay bounded however many files go at once. Each file (`PartPipeline`) is read once, in
+order, by its own thread, which computes each part's SHA-256 (and MD5 where S3 checks no
+SHA-256) while a thread beside it computes the whole file's SHA-256 from the same buffers; a
+third asks for part URLs in batches, each signed with its part's digest, while the reader goes
+on, and hands the parts to the senders, which stream each part from disk again (from the page
+cache, moments later). A failure stops only its own file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from seqvault_client.errors import FileChangedError, Interrupted
+from seqvault_client.hashing import BesideSha256
 from seqvault_client.http import Api
 from seqvault_client.progress import Progress
 from seqvault_client.transfer import Transfer
@@ -68,10 +70,6 @@ class PartSenders:
         self._closed = threading.Event()
         self._lock = threading.Lock()
 
-    def idle(self) -> bool:
-        """No part is waiting for a sender."""
-        return self._work.empty()
-
     def submit(self, pipeline: PartPipeline, part: Part, target: dict[str, Any]) -> None:
         """Queue a part; waits while `jobs` parts are already waiting."""
         self._start()
@@ -113,6 +111,69 @@ class PartSenders:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+class _Signer:
+    """A file's part URLs, asked for in a thread of its own while the reader hashes on: each
+    call takes every part hashed since the last one (the first goes alone, at once). At most
+    `jobs` hashed parts wait here."""
+
+    def __init__(self, pipeline: PartPipeline) -> None:
+        self.pipeline = pipeline
+        self._waiting: queue.Queue[tuple[Part, dict[str, str]] | None] = queue.Queue(
+            pipeline.senders.jobs
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def add(self, part: Part, digests: dict[str, str]) -> None:
+        self._put((part, digests))
+
+    def finish(self) -> None:
+        """Wait until every part added has its URL and is with the senders."""
+        self.close()
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+        if self.pipeline.stop.is_set():
+            raise Interrupted("stopped")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._put(None)
+
+    def _put(self, item: tuple[Part, dict[str, str]] | None) -> None:
+        while self._thread.is_alive():
+            if item is not None and self.pipeline.stop.is_set():
+                raise Interrupted("stopped")
+            try:
+                self._waiting.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        if item is not None:
+            raise Interrupted("stopped")
+
+    def _run(self) -> None:
+        try:
+            while (first := self._waiting.get()) is not None:
+                batch, last = [first], False
+                while not last:
+                    try:
+                        item = self._waiting.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        last = True
+                    else:
+                        batch.append(item)
+                if not self.pipeline.stop.is_set():
+                    self.pipeline.dispatch(batch)
+                if last:
+                    return
+        except BaseException as exc:  # the file's failure, raised by its run()
+            self.pipeline.fail(exc)
+
+
 class PartPipeline:
     """One file's multipart upload: `run()` reads and hashes it in the calling thread, hands
     each part S3 lacks to the shared senders, and returns once every part is sent."""
@@ -152,7 +213,7 @@ class PartPipeline:
         try:
             self._hash_and_dispatch()
         except BaseException as exc:  # raised below, once the parts in flight are done
-            self._fail(exc)
+            self.fail(exc)
         self._wait_for_parts()
         if self._error is not None:
             raise self._error
@@ -160,7 +221,7 @@ class PartPipeline:
             raise Interrupted("stopped")
         return self.etags, self.whole_sha256
 
-    def _fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> None:
         """The first failure stops this file (its queued parts are skipped) and is re-raised."""
         with self._lock:
             if self._error is None and not isinstance(exc, Interrupted):
@@ -190,26 +251,35 @@ class PartPipeline:
     # --- reading and hashing, in file order --------------------------------------------------
 
     def _hash_and_dispatch(self) -> None:
-        whole = hashlib.sha256()
-        batch: list[tuple[Part, dict[str, str]]] = []
-        buffer = bytearray(READ_CHUNK)
-        view = memoryview(buffer)
-        with self.path.open("rb", buffering=0) as handle:
-            for part in self.parts:
-                digests = self._hash_part(handle, view, part, whole)
-                held = self.held.get(part.number)
-                if held and held.size == part.length and held.sha256 in (digests["sha256"], None):
-                    self.etags[part.number] = held.etag
-                    self.progress.skip(part.length)
-                    continue
-                batch.append((part, digests))
-                if len(batch) >= self.senders.jobs or self.senders.idle():
-                    self._dispatch(batch)
-                    batch = []
-        self._dispatch(batch)
-        self.whole_sha256 = whole.hexdigest()
+        """Read the file once, in order: each part's digests here, the whole file's SHA-256 in a
+        thread beside (from the same buffers); the signer asks for URLs meanwhile."""
+        whole = BesideSha256(size=READ_CHUNK)
+        signer = _Signer(self)
+        try:
+            with self.path.open("rb", buffering=0) as handle:
+                for part in self.parts:
+                    digests = self._hash_part(handle, part, whole)
+                    held = self.held.get(part.number)
+                    if (
+                        held
+                        and held.size == part.length
+                        and held.sha256
+                        in (
+                            digests["sha256"],
+                            None,
+                        )
+                    ):
+                        self.etags[part.number] = held.etag
+                        self.progress.skip(part.length)
+                        continue
+                    signer.add(part, digests)
+            signer.finish()
+            self.whole_sha256 = whole.hexdigest()
+        finally:
+            signer.close()
+            whole.close()
 
-    def _hash_part(self, handle: Any, view: memoryview, part: Part, whole: Any) -> dict[str, str]:
+    def _hash_part(self, handle: Any, part: Part, whole: BesideSha256) -> dict[str, str]:
         """The part's digests as the server asks for them: sha256, and md5 for MD5 uploads."""
         digest = hashlib.sha256()
         md5 = hashlib.md5(usedforsecurity=False) if self.part_md5 else None
@@ -217,22 +287,24 @@ class PartPipeline:
         while remaining:
             if self.stop.is_set():
                 raise Interrupted("stopped")
-            count = handle.readinto(view[: min(READ_CHUNK, remaining)])
+            buffer = whole.buffer()
+            count = handle.readinto(buffer[: min(READ_CHUNK, remaining)])
             if not count:
+                whole.give_back(buffer)
                 raise FileChangedError(f"{self.path} became shorter while it was being read")
-            digest.update(view[:count])
-            whole.update(view[:count])
+            filled = buffer[:count]
+            whole.update(buffer, filled)
+            digest.update(filled)
             if md5 is not None:
-                md5.update(view[:count])
+                md5.update(filled)
             remaining -= count
         found = {"sha256": digest.hexdigest()}
         if md5 is not None:
             found["md5"] = md5.hexdigest()
         return found
 
-    def _dispatch(self, batch: list[tuple[Part, dict[str, str]]]) -> None:
-        if not batch:
-            return
+    def dispatch(self, batch: list[tuple[Part, dict[str, str]]]) -> None:
+        """URLs for a batch of parts, each signed with its digests, handed to the senders."""
         by_number = {part.number: part for part, _ in batch}
         answer = self.api.post(
             f"multipart_uploads/{self.upload_id}/parts",
@@ -255,7 +327,7 @@ class PartPipeline:
             if not self.stop.is_set():
                 self._send(part, target)
         except BaseException as exc:
-            self._fail(exc)
+            self.fail(exc)
         finally:
             self._part_done()
 

@@ -441,4 +441,3 @@ class Uploader:
                 told = True
             time.sleep(delay)
             delay = min(5.0, delay * 1.5)
-

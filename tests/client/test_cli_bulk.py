@@ -192,7 +192,9 @@ def test_large_files_of_a_folder_go_at_once_sharing_the_part_senders(
     # every part for a second
     if integrity == "md5":
         request.getfixturevalue("md5_path")
-    large = {f"L{i}.bam": write_random(tmp_path / "run" / f"L{i}.bam", 11 * MIB + i) for i in range(4)}
+    large = {
+        f"L{i}.bam": write_random(tmp_path / "run" / f"L{i}.bam", 11 * MIB + i) for i in range(4)
+    }
     small = {f"s{i}.fq": write_random(tmp_path / "run" / f"s{i}.fq", 2000 + i) for i in range(6)}
 
     def rule(method: str, url: str, attempt: int) -> float | None:
@@ -249,7 +251,9 @@ def test_a_large_file_that_fails_in_a_folder_cancels_its_upload_and_the_others_g
     # has one (S3 refuses it: its bytes are not those of the signed SHA-256) while the parts of
     # the others are held in flight
     write_random(tmp_path / "run" / "bad.bam", 12 * MIB)
-    good = {f"good{i}.bam": write_random(tmp_path / "run" / f"good{i}.bam", 9 * MIB) for i in range(2)}
+    good = {
+        f"good{i}.bam": write_random(tmp_path / "run" / f"good{i}.bam", 9 * MIB) for i in range(2)
+    }
 
     def rule(method: str, url: str, attempt: int) -> str | float | None:
         if method != "PUT" or not part_number(url):
