@@ -65,9 +65,10 @@ class PartSenders:
 
     def __init__(self, *, jobs: int) -> None:
         self.jobs = jobs
-        self._work: queue.Queue[tuple[PartPipeline, Part, dict[str, Any]]] = queue.Queue(jobs)
+        self._work: queue.Queue[tuple[PartPipeline, Part, dict[str, Any]] | None] = queue.Queue(
+            jobs
+        )
         self._threads: list[threading.Thread] = []
-        self._closed = threading.Event()
         self._lock = threading.Lock()
 
     def submit(self, pipeline: PartPipeline, part: Part, target: dict[str, Any]) -> None:
@@ -94,20 +95,22 @@ class PartSenders:
                 thread.start()
 
     def _serve(self) -> None:
-        while True:
-            try:
-                pipeline, part, target = self._work.get(timeout=0.2)
-            except queue.Empty:
-                if self._closed.is_set():
-                    return
-                continue
+        while (item := self._work.get()) is not None:
+            pipeline, part, target = item
             pipeline.send(part, target)
 
     def close(self) -> None:
-        """Let the senders finish what is queued (parts of stopped files are skipped), then end."""
-        self._closed.set()
+        """Let the senders finish what is queued (parts of stopped files are skipped), then end
+        them: one end mark each, behind the parts still waiting."""
+        with self._lock:
+            threads, self._threads = self._threads, []
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for thread in self._threads:
+        for _ in threads:
+            try:
+                self._work.put(None, timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Full:
+                break  # senders stuck on the network: they are daemons, the process may end
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
