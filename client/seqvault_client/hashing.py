@@ -8,13 +8,17 @@ import threading
 from pathlib import Path
 
 CHUNK = 4 * 1024 * 1024
+READ_INTO = 1024 * 1024
 
 
 def sha256_of_file(path: Path) -> str:
+    """Read into one buffer, refilled: several files hashed at once hold a MiB each, not a
+    fresh chunk per read."""
     digest = hashlib.sha256()
+    buffer = memoryview(bytearray(READ_INTO))
     with path.open("rb", buffering=0) as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
+        while count := handle.readinto(buffer):
+            digest.update(buffer[:count])
     return digest.hexdigest()
 
 
