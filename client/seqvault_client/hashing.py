@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 from pathlib import Path
 
 CHUNK = 4 * 1024 * 1024
+READ_INTO = 1024 * 1024
 
 
 def sha256_of_file(path: Path) -> str:
+    """Read into one buffer, refilled: several files hashed at once hold a MiB each, not a
+    fresh chunk per read."""
     digest = hashlib.sha256()
+    buffer = memoryview(bytearray(READ_INTO))
     with path.open("rb", buffering=0) as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
+        while count := handle.readinto(buffer):
+            digest.update(buffer[:count])
     return digest.hexdigest()
 
 
@@ -77,3 +82,45 @@ class FrontierHasher:
         with self._changed:
             self._closed = True
             self._changed.notify()
+
+
+class BesideSha256:
+    """A SHA-256 computed in a thread of its own from buffers another thread has just filled
+    (hashlib releases the GIL, so it runs beside whatever that thread does next). `update`
+    hands over a view of a buffer; `free()` gives a buffer back once the digest is done with
+    it, so the caller rotates two buffers and never copies."""
+
+    def __init__(self, *, buffers: int = 2, size: int = 1024 * 1024) -> None:
+        self._digest = hashlib.sha256()
+        self._free: queue.Queue[memoryview] = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(memoryview(bytearray(size)))
+        self._given: queue.Queue[tuple[memoryview, memoryview] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def buffer(self) -> memoryview:
+        """A buffer to fill; waits while both are being hashed."""
+        return self._free.get()
+
+    def update(self, buffer: memoryview, filled: memoryview) -> None:
+        """Hash `filled` (a view of `buffer`); the buffer comes back from `buffer()` after."""
+        self._given.put((buffer, filled))
+
+    def give_back(self, buffer: memoryview) -> None:
+        """A buffer taken and not handed over."""
+        self._free.put(buffer)
+
+    def _run(self) -> None:
+        while (item := self._given.get()) is not None:
+            buffer, filled = item
+            self._digest.update(filled)
+            self._free.put(buffer)
+
+    def hexdigest(self) -> str:
+        self._given.put(None)
+        self._thread.join()
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._given.put(None)

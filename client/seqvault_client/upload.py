@@ -1,14 +1,14 @@
 """Uploading files: small ones in bulk (one PUT each, requested and confirmed in batches), large
-ones as resumable multipart uploads."""
+ones as resumable multipart uploads, several at once, whose parts share one pool of senders."""
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from seqvault_client.errors import (
 )
 from seqvault_client.hashing import sha256_of_file
 from seqvault_client.http import Api
-from seqvault_client.pipeline import HeldPart, PartPipeline, layout
+from seqvault_client.pipeline import HeldPart, PartPipeline, PartSenders, layout
 from seqvault_client.progress import Board, Progress
 from seqvault_client.results import UploadResult, camel_keys
 from seqvault_client.small_files import SmallFiles
 from seqvault_client.state import StateStore
+from seqvault_client.threads import each_at_once, merged
 from seqvault_client.transfer import Transfer
 
 log = logging.getLogger("seqvault")
@@ -48,6 +49,8 @@ class UploadOptions:
     hash_first: bool = False  # hash large files before asking, so dedup can apply to them
     max_attempts: int = 8
     files_in_flight: int = 16  # small files sent at once
+    # large files being read and sent at once; their parts share the `jobs` senders
+    large_files_in_flight: int = 4
 
 
 __all__ = ["UploadOptions", "UploadResult", "Uploader", "camel_keys", "sha256_of_file"]
@@ -68,19 +71,22 @@ class Uploader:
         self.transfer = Transfer(pool_size=pool, max_attempts=options.max_attempts)
         self._cancelled = threading.Event()
         self._stops: list[threading.Event] = []
+        self._senders = PartSenders(jobs=options.jobs)
+        self._slots = threading.BoundedSemaphore(max(1, options.large_files_in_flight))
 
     def upload_all(
         self, files: list[tuple[Path, str]], *, group_id: int, keep_going: bool = False
     ) -> Iterator[UploadResult]:
-        """Small files in bulk while the large ones go one after the other, both at once (a
-        folder of mixed sizes keeps the link busy); one result per file as each is settled.
-        With `keep_going`, a file that cannot be uploaded yields a result with status "error"
-        and the reason, and the next file goes; otherwise the error is raised."""
+        """Small files in bulk while the large ones go, several at once, their parts sharing
+        `jobs` senders (a folder of mixed sizes keeps the link busy); one result per file as
+        each is settled. With `keep_going`, a file that cannot be uploaded yields a result with
+        status "error" and the reason, and the others go; otherwise the error is raised."""
         sized = [(path, name, path.stat().st_size) for path, name in files]
         threshold = self.options.multipart_threshold
         small = [(path, name) for path, name, size in sized if size <= threshold]
         large = [(path, name) for path, name, size in sized if size > threshold]
         self.board.expect(len(sized), sum(size for _, _, size in sized))
+        self._senders = PartSenders(jobs=self.options.jobs)
         bulk = SmallFiles(
             api=self.api,
             transfer=self.transfer,
@@ -96,10 +102,13 @@ class Uploader:
             sources.append(lambda: bulk.run(small, group_id=group_id))
         if large:
             sources.append(lambda: self._large_files(large, group_id, keep_going))
-        for result in _merged(sources, on_stop=self._stop_all):
-            if result.status == "error" and not keep_going:
-                raise SeqvaultError(f"{result.name}: {result.failure_reason}")
-            yield result
+        try:
+            for result in merged(sources, on_stop=self._stop_all):
+                if result.status == "error" and not keep_going:
+                    raise SeqvaultError(f"{result.name}: {result.failure_reason}")
+                yield result
+        finally:
+            self._senders.close()
 
     def _stop_all(self) -> None:
         self._cancelled.set()
@@ -109,17 +118,40 @@ class Uploader:
     def _large_files(
         self, large: list[tuple[Path, str]], group_id: int, keep_going: bool
     ) -> Iterator[UploadResult]:
-        for path, name in large:
+        """Every large file in a thread of its own, `large_files_in_flight` of them read and
+        sent at once (twice as many threads: a file waiting for its verification holds a
+        thread, not a slot); results as they come."""
+        outcomes = each_at_once(
+            large,
+            lambda item: self._large(item[0], group_id=group_id, name=item[1]),
+            threads=2 * max(1, self.options.large_files_in_flight),
+            stopped=self._cancelled,
+        )
+        try:
+            for (path, name), outcome in outcomes:
+                if isinstance(outcome, UploadResult):
+                    yield outcome
+                elif isinstance(outcome, SeqvaultError) and not isinstance(outcome, Interrupted):
+                    if not keep_going:
+                        raise outcome
+                    failure = str(outcome)
+                    yield UploadResult(str(path), name, "", 0, "", "error", failure_reason=failure)
+                else:
+                    raise outcome
+        except BaseException:
+            self._stop_all()
+            raise
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the `large_files_in_flight` places of files being read and sent."""
+        while not self._slots.acquire(timeout=0.2):
             if self._cancelled.is_set():
                 raise Interrupted("stopped")
-            try:
-                yield self._large(path, group_id=group_id, name=name)
-            except (Interrupted, KeyboardInterrupt):
-                raise
-            except SeqvaultError as exc:
-                if not keep_going:
-                    raise
-                yield UploadResult(str(path), name, "", 0, "", "error", failure_reason=str(exc))
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def upload(self, path: Path, *, group_id: int, name: str) -> UploadResult:
         """One file: a multipart upload if it is over the threshold, else one PUT."""
@@ -140,32 +172,35 @@ class Uploader:
     ) -> UploadResult:
         stat = path.stat()
         key = self.states.key(url=self.api.url, path=path, group_id=group_id)
-        session = self._resume(key, stat) or self._start(key, path, group_id, name, stat)
-        if "deduplicated" in session:
-            progress.skip(stat.st_size)
-            return UploadResult(
+        with self._slot():
+            if self._cancelled.is_set():
+                raise Interrupted("stopped")
+            session = self._resume(key, stat) or self._start(key, path, group_id, name, stat)
+            if "deduplicated" in session:
+                progress.skip(stat.st_size)
+                return UploadResult(
+                    str(path),
+                    name,
+                    session["fileId"],
+                    stat.st_size,
+                    session["sha256"],
+                    "verified",
+                    deduplicated=True,
+                )
+            result = UploadResult(
                 str(path),
                 name,
                 session["fileId"],
                 stat.st_size,
-                session["sha256"],
-                "verified",
-                deduplicated=True,
+                "",
+                "uploaded",
+                resumed=session.get("resumed", False),
             )
-        result = UploadResult(
-            str(path),
-            name,
-            session["fileId"],
-            stat.st_size,
-            "",
-            "uploaded",
-            resumed=session.get("resumed", False),
-        )
-        upload = session["upload"]
-        if upload["status"] == "pending":
-            result.sha256 = self._send_or_withdraw(key, path, upload, stat, progress, result)
-        else:
-            progress.skip(stat.st_size)
+            upload = session["upload"]
+            if upload["status"] == "pending":
+                result.sha256 = self._send_or_withdraw(key, path, upload, stat, progress, result)
+            else:
+                progress.skip(stat.st_size)
         # The state is kept until the file is settled: interrupted while waiting for the
         # verification, the same command finds the completed upload instead of sending again.
         settled = self._settled_multipart(result, upload["uploadId"], progress)
@@ -318,12 +353,12 @@ class Uploader:
             pipeline = PartPipeline(
                 api=self.api,
                 transfer=self.transfer,
+                senders=self._senders,
                 path=path,
                 upload_id=upload["uploadId"],
                 parts=parts,
                 held=held,
                 progress=progress,
-                jobs=self.options.jobs,
                 # an S3 that checks no SHA-256 (Ceph RGW) binds each part by Content-MD5
                 part_md5=upload.get("checksumAlgorithm") == "MD5",
             )
@@ -406,44 +441,3 @@ class Uploader:
                 told = True
             time.sleep(delay)
             delay = min(5.0, delay * 1.5)
-
-
-def _merged(
-    sources: list[Callable[[], Iterator[UploadResult]]], *, on_stop: Callable[[], None]
-) -> Iterator[UploadResult]:
-    """Run each source in its own thread; yield their results as they come. Ctrl-C, an error
-    or the caller closing the iteration stops them all (Ctrl-C becomes Interrupted)."""
-    results: queue.Queue[UploadResult | BaseException | None] = queue.Queue()
-
-    def produce(source: Callable[[], Iterator[UploadResult]]) -> None:
-        try:
-            for result in source():
-                results.put(result)
-        except BaseException as exc:  # handed to the caller's thread, which raises it
-            results.put(exc)
-        finally:
-            results.put(None)
-
-    threads = [threading.Thread(target=produce, args=(s,), daemon=True) for s in sources]
-    for thread in threads:
-        thread.start()
-    running = len(threads)
-    try:
-        while running:
-            try:
-                item = results.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-    except KeyboardInterrupt:
-        raise Interrupted("interrupted") from None
-    finally:
-        on_stop()
-        deadline = time.monotonic() + 15
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))

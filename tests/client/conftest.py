@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from accounts.services import token_create
+from filesharing import s3
 from tests.conftest import Actor
 
 MIB = 1024**2
@@ -93,6 +94,12 @@ def cli(server: str, submitter: Actor, tmp_path: Path) -> Cli:
 def json_lines(text: str) -> list[dict[str, Any]]:
     """`--json` output: one object per line, one line per finished file."""
     return [json.loads(line) for line in text.splitlines()]
+
+
+def stored_bytes(file_id: str) -> bytes:
+    """The bytes S3 holds for a file (its latest version)."""
+    body = s3.client().get_object(Bucket=s3.bucket(), Key=f"files/{file_id}")["Body"]
+    return bytes(body.read())
 
 
 def write_random(path: Path, size: int) -> bytes:

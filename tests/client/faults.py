@@ -1,6 +1,8 @@
 """An HTTP forward proxy that injects the faults a long upload meets: 5xx answers, connections
-dropped in the middle of a body, and delays (which let presigned URLs expire). The client is
-pointed at it with HTTP_PROXY, as a user behind a proxy would be; S3 and the API stay real."""
+dropped in the middle of a body, bytes damaged on the way, and delays (which let presigned URLs
+expire). The client is pointed at it with HTTP_PROXY, as a user behind a proxy would be; S3 and
+the API stay real. It also times every request it forwards, so a test sees what was in flight
+at once."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,9 +24,41 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 # A rule sees (method, url, attempt number of this method, path and part) and answers what to do:
 # None (forward), "500", "429" (an API answer asking to wait a second), "drop" (close the socket
-# mid-body), "stall" (take the whole request, never forward it, hang up after a few seconds) or a
-# delay in seconds (float) before forwarding.
+# mid-body), "stall" (take the whole request, never forward it, hang up after a few seconds),
+# "corrupt" (forward it with one byte of its body changed, or, for a request without a body,
+# change one byte of the answer) or a delay in seconds (float) before forwarding.
 Rule = Callable[[str, str, int], str | float | None]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A forwarded request, from its arrival to the upstream answer (before it is relayed)."""
+
+    method: str
+    url: str
+    started: float
+    finished: float
+
+    @property
+    def key(self) -> str:
+        return urlsplit(self.url).path
+
+
+def most_at_once(spans: Iterable[Span]) -> tuple[int, int]:
+    """The most requests in flight at one moment, and the most distinct objects among them."""
+    spans = list(spans)
+    most, objects = 0, 0
+    for span in spans:
+        now = [other for other in spans if other.started <= span.started < other.finished]
+        most = max(most, len(now))
+        objects = max(objects, len({other.key for other in now}))
+    return most, objects
+
+
+def flip_one_byte(data: bytes) -> bytes:
+    changed = bytearray(data)
+    changed[len(changed) // 2] ^= 0xFF
+    return bytes(changed)
 
 
 class FaultProxy:
@@ -31,6 +66,7 @@ class FaultProxy:
         self.rule = rule
         self.attempts: Counter[tuple[str, str]] = Counter()
         self.log: list[tuple[str, str, str]] = []  # (method, url, what happened)
+        self.spans: list[Span] = []  # every request forwarded upstream
         self._lock = threading.Lock()
         self._upstream = requests.Session()
         self._upstream.trust_env = False
@@ -45,6 +81,7 @@ class FaultProxy:
                 pass
 
             def _relay(self) -> None:
+                started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 key = (self.command, urlsplit(self.path).path, part_number(self.path))
                 with proxy._lock:
@@ -83,6 +120,8 @@ class FaultProxy:
                     return
                 if isinstance(action, float):
                     time.sleep(action)
+                if action == "corrupt" and body:
+                    body = flip_one_byte(body)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 upstream = proxy._upstream.request(
                     self.command,
@@ -92,13 +131,19 @@ class FaultProxy:
                     allow_redirects=False,
                     timeout=120,
                 )
-                proxy.log.append((self.command, self.path, str(upstream.status_code)))
+                with proxy._lock:
+                    proxy.spans.append(Span(self.command, self.path, started, time.monotonic()))
+                content = upstream.content
+                if action == "corrupt" and not body and content:
+                    content = flip_one_byte(content)
+                outcome = str(upstream.status_code) + (" corrupt" if action == "corrupt" else "")
+                proxy.log.append((self.command, self.path, outcome))
                 reply = {
                     k: v
                     for k, v in upstream.headers.items()
                     if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}
                 }
-                self._answer(upstream.status_code, reply, upstream.content)
+                self._answer(upstream.status_code, reply, content)
 
             def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)

@@ -11,9 +11,17 @@ from filesharing import s3
 from filesharing.models import File, MultipartUpload
 from filesharing.selectors import group_storage_used
 from groups.models import Group
-from tests.client.conftest import MIB, SMALL_PARTS, Cli, json_lines, write_random
-from tests.client.faults import fault_proxy, part_number
+from tests.client.conftest import (
+    MIB,
+    SMALL_PARTS,
+    Cli,
+    json_lines,
+    stored_bytes,
+    write_random,
+)
+from tests.client.faults import FaultProxy, Span, fault_proxy, most_at_once, part_number
 from tests.conftest import sha256_hex
+from tests.rgw.conftest import md5_path  # noqa: F401  (a fixture: the MD5 integrity path)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,3 +177,118 @@ def test_an_upload_s3_keeps_refusing_is_kept_for_the_same_command(cli: Cli, tmp_
     assert done.returncode == 0, done.stderr
     assert MultipartUpload.objects.get().status == "accepted"
     assert File.objects.get().sha256 == sha256_hex(data)
+
+
+def multipart_puts(proxy: FaultProxy) -> list[Span]:
+    return [s for s in proxy.spans if s.method == "PUT" and part_number(s.url)]
+
+
+@pytest.mark.parametrize("integrity", ["sha256", "md5"])
+def test_large_files_of_a_folder_go_at_once_sharing_the_part_senders(
+    cli: Cli, tmp_path: Path, request: pytest.FixtureRequest, integrity: str
+) -> None:
+    # given a store that checks each part's SHA-256 (or, like Ceph RGW, only its Content-MD5),
+    # a folder of four files of three parts each and six small files, and a network that holds
+    # every part for a second
+    if integrity == "md5":
+        request.getfixturevalue("md5_path")
+    large = {
+        f"L{i}.bam": write_random(tmp_path / "run" / f"L{i}.bam", 11 * MIB + i) for i in range(4)
+    }
+    small = {f"s{i}.fq": write_random(tmp_path / "run" / f"s{i}.fq", 2000 + i) for i in range(6)}
+
+    def rule(method: str, url: str, attempt: int) -> float | None:
+        return 1.0 if method == "PUT" and part_number(url) else None
+
+    # when the folder is uploaded with four parts in flight
+    with fault_proxy(rule) as (proxy_url, proxy):
+        done = cli.run(
+            "upload",
+            str(tmp_path / "run"),
+            "-g",
+            cli.group,
+            "-j",
+            "4",
+            "--json",
+            *SMALL_PARTS,
+            HTTP_PROXY=proxy_url,
+        )
+
+    # then every file is verified with its bytes, each large one through its own multipart
+    # upload on the store's integrity path
+    assert done.returncode == 0, done.stderr
+    results = {r["name"]: r for r in json_lines(done.stdout)}
+    assert set(results) == set(large) | set(small)
+    for name, data in (large | small).items():
+        file = File.objects.get(pk=results[name]["fileId"])
+        assert (file.status, file.sha256, results[name]["status"]) == (
+            "verified",
+            sha256_hex(data),
+            "verified",
+        )
+        assert stored_bytes(str(file.pk)) == data
+    algorithm = {"sha256": "SHA256", "md5": "MD5"}[integrity]
+    for name in large:
+        upload = MultipartUpload.objects.get(file_id=results[name]["fileId"])
+        assert (upload.status, upload.part_count, upload.checksum_algorithm) == (
+            "accepted",
+            3,
+            algorithm,
+        )
+        assert results[name]["partsSent"] == [1, 2, 3]
+    # and parts of different files were in flight at the same time, never more than four
+    parts = multipart_puts(proxy)
+    assert len(parts) == 12
+    at_once, files_at_once = most_at_once(parts)
+    assert at_once <= 4
+    assert files_at_once >= 2
+
+
+def test_a_large_file_that_fails_in_a_folder_cancels_its_upload_and_the_others_go(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # given three large files, and a network that damages the third part of the only file that
+    # has one (S3 refuses it: its bytes are not those of the signed SHA-256) while the parts of
+    # the others are held in flight
+    write_random(tmp_path / "run" / "bad.bam", 12 * MIB)
+    good = {
+        f"good{i}.bam": write_random(tmp_path / "run" / f"good{i}.bam", 9 * MIB) for i in range(2)
+    }
+
+    def rule(method: str, url: str, attempt: int) -> str | float | None:
+        if method != "PUT" or not part_number(url):
+            return None
+        return "corrupt" if part_number(url) == 3 else 0.5
+
+    with fault_proxy(rule) as (proxy_url, proxy):
+        done = cli.run(
+            "upload",
+            str(tmp_path / "run"),
+            "-g",
+            cli.group,
+            "--json",
+            *SMALL_PARTS,
+            HTTP_PROXY=proxy_url,
+        )
+
+    # then the command fails for that file only, saying nothing is held for it
+    assert done.returncode == 1
+    results = {r["name"]: r for r in json_lines(done.stdout)}
+    assert results["bad.bam"]["status"] == "error"
+    assert "nothing is held on the server" in results["bad.bam"]["failureReason"]
+    assert done.stderr.count("bad.bam: error:") == 1
+    assert ("PUT", "400 corrupt") in {(m, what) for m, _, what in proxy.log}
+    # its multipart upload is cancelled, S3 holds none of its parts, its file is withdrawn
+    [failed] = File.objects.filter(name="bad.bam")
+    assert failed.deleted_at is not None
+    assert failed.multipart_uploads.get().status == "cancelled"
+    listed = s3.client().list_multipart_uploads(Bucket=s3.bucket(), Prefix=failed.key)
+    assert not listed.get("Uploads")
+    assert not list((cli.config_dir / "uploads").glob("*.json"))
+    # and the other files arrived whole and verified
+    for name, data in good.items():
+        assert results[name]["status"] == "verified"
+        file = File.objects.get(pk=results[name]["fileId"])
+        assert (file.status, file.sha256) == ("verified", sha256_hex(data))
+        assert stored_bytes(str(file.pk)) == data
+        assert file.multipart_uploads.get().status == "accepted"
