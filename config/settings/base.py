@@ -271,6 +271,11 @@ ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 # Lists count their rows up to this many (and as far as the page asked for); beyond it the
 # count says so (`countExact: false`) rather than scanning every row the caller may see.
 API_COUNT_LIMIT = env_int("API_COUNT_LIMIT", 1000)
+# The sweep of object versions that no file owns (part of the hourly reconciliation) lists at
+# most this many pages of this many versions per run, going on from where the last run stopped:
+# 20 x 1,000 an hour covers a bucket of a million files in about two days.
+STRAY_VERSION_SWEEP_PAGES = env_int("STRAY_VERSION_SWEEP_PAGES", 20)
+STRAY_VERSION_SWEEP_PAGE_SIZE = env_int("STRAY_VERSION_SWEEP_PAGE_SIZE", 1000)
 # Release: files tagged per task; a release of more is split into tasks any worker may take.
 RELEASE_CHUNK_SIZE = env_int("RELEASE_CHUNK_SIZE", 250)
 # Tagging requests each release task keeps in flight; with several worker processes releasing

@@ -56,6 +56,18 @@ def unsigned_url(key: str, version_id: str = "") -> str:
     return s3.public_url(key=key, base=None, version_id=version_id)
 
 
+def sweep_next_run_at(key: str) -> None:
+    """The stray-version sweep's next run starts with `key`: a test's bucket holds every other
+    test's objects too, and a run lists a bounded slice of it."""
+    from filesharing.models import StrayVersionSweep
+
+    StrayVersionSweep.objects.update_or_create(
+        endpoint=settings.S3_ENDPOINT_URL or "",
+        bucket=s3.bucket(),
+        defaults={"next_key": key, "next_version": ""},
+    )
+
+
 def released(file_id: str) -> None:
     from filesharing.services.release import file_publish
 
