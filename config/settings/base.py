@@ -310,9 +310,10 @@ PROJECT_INDEX_STALE_AFTER = timedelta(seconds=env_int("PROJECT_INDEX_STALE_AFTER
 # sts-credentials mode: off where the S3 endpoint offers no STS (the API answers 501).
 S3_STS_ENABLED = env_bool("S3_STS_ENABLED", True)
 S3_STS_ENDPOINT_URL = os.environ.get("S3_STS_ENDPOINT_URL") or S3_ENDPOINT_URL
-# The ARN of seqvault's own S3 credentials: with it, the bucket policy lets nobody else change
-# tags or ACLs (AWS: arn:aws:iam::<account>:user/<name>; Ceph RGW: arn:aws:iam:::user/<uid>).
-S3_OWNER_PRINCIPAL_ARN = env_str("S3_OWNER_PRINCIPAL_ARN", "")
+# The ARN(s) of seqvault's own S3 credentials, comma-separated: with them, the bucket policy
+# lets nobody else change tags or ACLs (Ceph RGW: arn:aws:iam:::user/<uid>; AWS: the user's ARN
+# and its account's, arn:aws:iam::<account>:root; docs/operations.md, "Only seqvault tags").
+S3_OWNER_PRINCIPAL_ARN = env_list("S3_OWNER_PRINCIPAL_ARN", [])
 # AWS needs a role that may write the bucket; MinIO ignores the ARN. Ceph RGW's ARNs have an
 # empty account (arn:aws:iam:::role/NAME), and its role's MaxSessionDuration must cover the
 # longest session (docs/operations.md, "S3 servers").
