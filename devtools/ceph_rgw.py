@@ -62,6 +62,11 @@ class Rgw:
     secret_key: str = SECRET_KEY
     user_arn: str = USER_ARN
 
+    @property
+    def conf(self) -> Path:
+        """The cluster's ceph.conf: `radosgw-admin --conf` (or CEPH_CONF) reaches it with it."""
+        return self.data_dir / "ceph.conf"
+
 
 def rgw_available() -> str | None:
     """None when every binary is installed, else what is missing and how to get it."""

@@ -101,6 +101,8 @@ def run_rgw_subset(env: dict[str, str], pytest_args: list[str]) -> None:
             "S3_ACCESS_KEY_ID": rgw.access_key,
             "S3_SECRET_ACCESS_KEY": rgw.secret_key,
             "S3_OWNER_PRINCIPAL_ARN": rgw.user_arn,
+            # for the tests that add users of their own (radosgw-admin reads it)
+            "CEPH_CONF": str(rgw.conf),
         }
         step(
             "pytest -m rgw on Ceph RGW",

@@ -213,3 +213,27 @@ class StorageCapabilities(models.Model):
         if self.verifies_sha256 and self.verifies_part_sha256:
             return self.IntegrityPath.SHA256
         return self.IntegrityPath.MD5
+
+
+class StrayVersionSweep(models.Model):
+    """How far the sweep of object versions that no file owns has come through a bucket
+    (filesharing.services.stray_versions): each run lists a bounded slice from `next_key` on,
+    and the next run goes on from there. `lease_until` keeps two runs from sweeping at once."""
+
+    endpoint = models.CharField(max_length=1024, blank=True)
+    bucket = models.CharField(max_length=255)
+    next_key = models.CharField(max_length=1024, blank=True)  # "": from the bucket's start
+    # Set only when one key's versions filled a whole run: go on within it, after this one.
+    next_version = models.CharField(max_length=1024, blank=True)
+    passes_completed = models.PositiveIntegerField(default=0)
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "bucket"], name="stray_sweep_per_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"sweep of {self.endpoint or 'AWS'} {self.bucket} from {self.next_key!r}"

@@ -273,6 +273,11 @@ ORPHAN_CLEANUP_ENABLED = env_bool("ORPHAN_CLEANUP_ENABLED", False)
 # Lists count their rows up to this many (and as far as the page asked for); beyond it the
 # count says so (`countExact: false`) rather than scanning every row the caller may see.
 API_COUNT_LIMIT = env_int("API_COUNT_LIMIT", 1000)
+# The sweep of object versions that no file owns (part of the hourly reconciliation) lists at
+# most this many pages of this many versions per run, going on from where the last run stopped:
+# 20 x 1,000 an hour covers a bucket of a million files in about two days.
+STRAY_VERSION_SWEEP_PAGES = env_int("STRAY_VERSION_SWEEP_PAGES", 20)
+STRAY_VERSION_SWEEP_PAGE_SIZE = env_int("STRAY_VERSION_SWEEP_PAGE_SIZE", 1000)
 # Release: files tagged per task; a release of more is split into tasks any worker may take.
 RELEASE_CHUNK_SIZE = env_int("RELEASE_CHUNK_SIZE", 250)
 # Tagging requests each release task keeps in flight; with several worker processes releasing
@@ -307,9 +312,10 @@ PROJECT_INDEX_STALE_AFTER = timedelta(seconds=env_int("PROJECT_INDEX_STALE_AFTER
 # sts-credentials mode: off where the S3 endpoint offers no STS (the API answers 501).
 S3_STS_ENABLED = env_bool("S3_STS_ENABLED", True)
 S3_STS_ENDPOINT_URL = os.environ.get("S3_STS_ENDPOINT_URL") or S3_ENDPOINT_URL
-# The ARN of seqvault's own S3 credentials: with it, the bucket policy lets nobody else change
-# tags or ACLs (AWS: arn:aws:iam::<account>:user/<name>; Ceph RGW: arn:aws:iam:::user/<uid>).
-S3_OWNER_PRINCIPAL_ARN = env_str("S3_OWNER_PRINCIPAL_ARN", "")
+# The ARN(s) of seqvault's own S3 credentials, comma-separated: with them, the bucket policy
+# lets nobody else change tags or ACLs (Ceph RGW: arn:aws:iam:::user/<uid>; AWS: the user's ARN
+# and its account's, arn:aws:iam::<account>:root; docs/operations.md, "Only seqvault tags").
+S3_OWNER_PRINCIPAL_ARN = env_list("S3_OWNER_PRINCIPAL_ARN", [])
 # AWS needs a role that may write the bucket; MinIO ignores the ARN. Ceph RGW's ARNs have an
 # empty account (arn:aws:iam:::role/NAME), and its role's MaxSessionDuration must cover the
 # longest session (docs/operations.md, "S3 servers").

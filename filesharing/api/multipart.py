@@ -217,6 +217,7 @@ class MultipartPartsView(APIView):
                 "uploadId": str(upload.pk),
                 "partSize": upload.part_size,
                 "partCount": upload.part_count,
+                "checksumAlgorithm": upload.checksum_algorithm,
                 "parts": [_held(part) for part in held],
             }
         )

@@ -29,7 +29,12 @@ from filesharing.s3.checksums import (
     sha256_hex_from_any,
 )
 from filesharing.s3.hashing import ObjectDigests, hash_object_digests
-from filesharing.s3.inventory import stored_versions
+from filesharing.s3.inventory import (
+    VersionPage,
+    delete_versions,
+    object_versions_page,
+    stored_versions,
+)
 from filesharing.s3.multipart import (
     MULTIPART_MAX_PART_SIZE,
     MULTIPART_MAX_PARTS,
@@ -99,6 +104,7 @@ __all__ = [
     "PresignedRequest",
     "StoreCapabilities",
     "TemporaryCredentials",
+    "VersionPage",
     "bucket",
     "bucket_check",
     "bucket_probe",
@@ -112,6 +118,7 @@ __all__ = [
     "delete_object_version",
     "delete_object_versions",
     "delete_prefix",
+    "delete_versions",
     "hash_object_digests",
     "hash_object_ranged",
     "head",
@@ -127,6 +134,7 @@ __all__ = [
     "multipart_list_parts",
     "object_checksum_sha256",
     "object_tags",
+    "object_versions_page",
     "presign_get",
     "presign_put",
     "presign_session_put",

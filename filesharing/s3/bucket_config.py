@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -71,10 +72,10 @@ def _deny_writes_with(sid: str, key: str, values: list[str], objects: str) -> di
     }
 
 
-def public_read_policy(bucket_name: str, owner_arn: str = "") -> dict[str, Any]:
+def public_read_policy(bucket_name: str, owner_arns: Sequence[str] = ()) -> dict[str, Any]:
     """Anonymous GET only of object versions tagged public=true (set when their entry is
     released); no write may carry that tag, a public canned ACL or an ACL grant (seqvault tags
-    with PutObjectTagging, never on PUT); and, given the ARN of seqvault's own credentials,
+    with PutObjectTagging, never on PUT); and, given the ARNs of seqvault's own credentials,
     nobody else may change tags or ACLs (temporary credentials, other users of the store)."""
     objects = f"arn:aws:s3:::{bucket_name}/*"
     statements: list[dict[str, Any]] = [
@@ -102,12 +103,12 @@ def public_read_policy(bucket_name: str, owner_arn: str = "") -> dict[str, Any]:
             for grant in _GRANTS
         ),
     ]
-    if owner_arn:
+    if owner_arns:
         statements.append(
             {
                 "Sid": "OnlySeqvaultChangesTagsAndAcls",
                 "Effect": "Deny",
-                "NotPrincipal": {"AWS": [owner_arn]},
+                "NotPrincipal": {"AWS": list(owner_arns)},
                 "Action": _TAGGING_ACTIONS,
                 "Resource": objects,
             }
@@ -168,11 +169,11 @@ def bucket_setup(*, web_origins: list[str]) -> list[str]:
         else:  # a rule must name an origin (AWS and RGW refuse one without: MalformedXML)
             s3.delete_bucket_cors(Bucket=name)
             done.append("no CORS: no web origin may send files")
-        owner = settings.S3_OWNER_PRINCIPAL_ARN
-        s3.put_bucket_policy(Bucket=name, Policy=compact_json(public_read_policy(name, owner)))
+        owners = settings.S3_OWNER_PRINCIPAL_ARN
+        s3.put_bucket_policy(Bucket=name, Policy=compact_json(public_read_policy(name, owners)))
         done.append(
             "public read of objects tagged public=true; no write may carry that tag"
-            + (f"; tags and ACLs changed only by {owner}" if owner else "")
+            + (f"; tags and ACLs changed only by {', '.join(owners)}" if owners else "")
         )
         s3.put_bucket_lifecycle_configuration(
             Bucket=name,

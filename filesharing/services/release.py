@@ -24,7 +24,7 @@ from core.errors import ApplicationError, StorageUnavailableError
 from filesharing import s3
 from filesharing.models import File
 from filesharing.services.parallel import s3_map
-from filesharing.services.stray_versions import files_remove_stray_versions
+from filesharing.services.stray_versions import StraySweepReport, files_sweep_stray_versions
 
 PUBLIC_KEY, PUBLIC_VALUE = s3.PUBLIC_TAG
 # Statuses whose object may exist in S3 and so may carry a tag.
@@ -123,6 +123,7 @@ class ReconcileReport:
     untagged: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     stray_versions: list[str] = field(default_factory=list)  # "<file id>:<version id>" removed
+    stray_sweep: StraySweepReport = field(default_factory=StraySweepReport)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -132,6 +133,7 @@ class ReconcileReport:
             "untagged": self.untagged,
             "unreadable": self.unreadable,
             "strayVersions": self.stray_versions,
+            "straySweep": self.stray_sweep.as_dict(),
         }
 
 
@@ -163,8 +165,8 @@ def _repair(file: File, *, action: str, actor: Actor) -> None:
 
 def files_reconcile_public_tags(*, due: QuerySet[File], actor: Actor = None) -> ReconcileReport:
     """Make S3 agree with the database: every file in `due` released and tagged, every released
-    file tagged, no other file tagged, no version under a settled file's key but the verified
-    one. Writes an audit event for each repair.
+    file tagged, no other file tagged; and one bounded run of the sweep of versions no file owns
+    (services.stray_versions). Writes an audit event for each repair.
 
     `due` are the files that must be public (the caller knows why); a deleted file is never
     published. An unreachable store raises StorageUnavailableError, so the run can be retried.
@@ -197,5 +199,6 @@ def files_reconcile_public_tags(*, due: QuerySet[File], actor: Actor = None) -> 
                 _untag_public(file)
                 _repair(file, action="file.public_tag_removed", actor=actor)
                 report.untagged.append(str(file.pk))
-    report.stray_versions = files_remove_stray_versions(actor=actor)
+    report.stray_sweep = files_sweep_stray_versions(actor=actor)
+    report.stray_versions = report.stray_sweep.removed
     return report

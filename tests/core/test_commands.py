@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import subprocess
 import sys
+import uuid
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
+from filesharing import s3
 from groups.models import Group, Membership
 from groups.permissions import user_is_pipeline
 
@@ -68,6 +72,38 @@ def test_setup_bucket_command_reports_each_step() -> None:
     assert "public read of objects tagged public=true" in text
     assert "abort multipart uploads after 7 days" in text
     assert "is ready" in text
+
+
+def test_setup_bucket_warns_without_the_owner_arn_and_installs_the_owner_rule_with_it(
+    settings: Any,
+) -> None:
+    # a bucket of its own: other tests read the shared bucket's policy
+    storages = copy.deepcopy(settings.STORAGES)
+    storages["files"]["OPTIONS"]["bucket_name"] = f"seqvault-owner-{uuid.uuid4().hex[:12]}"
+    settings.STORAGES = storages
+    settings.S3_OWNER_PRINCIPAL_ARN = []
+    out = StringIO()
+    call_command("setup_bucket", stdout=out)
+    assert "WARNING: S3_OWNER_PRINCIPAL_ARN is not set" in out.getvalue()
+
+    owners = ["arn:aws:iam::123456789012:user/seqvault", "arn:aws:iam::123456789012:root"]
+    settings.S3_OWNER_PRINCIPAL_ARN = owners
+    out = StringIO()
+    call_command("setup_bucket", stdout=out)
+    assert "WARNING" not in out.getvalue()
+    assert f"tags and ACLs changed only by {', '.join(owners)}" in out.getvalue()
+    policy = json.loads(s3.client().get_bucket_policy(Bucket=s3.bucket())["Policy"])
+    [rule] = [s for s in policy["Statement"] if s["Sid"] == "OnlySeqvaultChangesTagsAndAcls"]
+    assert (rule["Effect"], rule["NotPrincipal"]) == ("Deny", {"AWS": owners})
+    assert set(rule["Action"]) == {
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:DeleteObjectTagging",
+        "s3:DeleteObjectVersionTagging",
+        "s3:PutObjectAcl",
+        "s3:PutObjectVersionAcl",
+    }
+    s3.client().delete_bucket(Bucket=s3.bucket())
 
 
 def test_demo_setup_prints_user_group_token_and_curl() -> None:

@@ -5,6 +5,10 @@ need such a server and skip elsewhere; the attack and integrity tests run on eve
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -34,18 +38,61 @@ def enforcing_store(db: None) -> StorageCapabilities:
     return found
 
 
-@pytest.fixture
-def md5_path(db: None) -> StorageCapabilities:
-    """The integrity path of an S3 that checks no SHA-256 (Ceph RGW): the probed record where
-    that is the truth, else a record saying so (LocalStack checks Content-MD5 as RGW does)."""
+def take_md5_path() -> StorageCapabilities:
+    """The integrity path of an S3 that checks no SHA-256 (Ceph RGW), for the configured bucket:
+    the probed record where that is the truth, else a record saying so (LocalStack checks
+    Content-MD5 as RGW does). In a test's transaction (or a transactional test, whose tables
+    are emptied after it) the probed record stays as it was for other tests."""
     found = storage_probe()
     if found.integrity_path == StorageCapabilities.IntegrityPath.MD5:
         return found
-    # a row of this test's transaction: the probed record stays as it was for other tests
     StorageCapabilities.objects.filter(pk=found.pk).update(
         verifies_sha256=False, verifies_part_sha256=False
     )
     return StorageCapabilities.objects.get(pk=found.pk)
+
+
+@pytest.fixture
+def md5_path(db: None) -> StorageCapabilities:
+    return take_md5_path()
+
+
+@dataclass(frozen=True)
+class StoreUser:
+    uid: str
+    arn: str
+    access_key: str
+    secret_key: str
+
+
+@pytest.fixture(scope="session")
+def other_rgw_user() -> StoreUser:
+    """A second user of the Ceph RGW under test, made with `radosgw-admin user create` as
+    devtools/ceph_rgw.py makes seqvault's: valid credentials of its own, nothing granted.
+    `make test` exports the cluster's CEPH_CONF; elsewhere (LocalStack) this skips."""
+    conf = os.environ.get("CEPH_CONF", "")
+    if not conf or not os.path.exists(conf) or shutil.which("radosgw-admin") is None:
+        pytest.skip("no Ceph RGW cluster under test (CEPH_CONF): its users cannot be made here")
+    user = StoreUser(
+        uid="other-lab",
+        arn="arn:aws:iam:::user/other-lab",
+        access_key="other-lab-access-key",
+        secret_key="other-lab-secret-key-0123456789",
+    )
+    admin = ["radosgw-admin", "--conf", conf, "-n", "client.rgw.a"]
+    known = subprocess.run(
+        [*admin, "user", "info", f"--uid={user.uid}"], capture_output=True, check=False
+    )
+    if known.returncode != 0:
+        create = [*admin, "user", "create", f"--uid={user.uid}", f"--display-name={user.uid}"]
+        keys = [f"--access-key={user.access_key}", f"--secret-key={user.secret_key}"]
+        subprocess.run(
+            [*create, *keys],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+    return user
 
 
 def anonymous_get(url: str) -> requests.Response:
@@ -54,6 +101,18 @@ def anonymous_get(url: str) -> requests.Response:
 
 def unsigned_url(key: str, version_id: str = "") -> str:
     return s3.public_url(key=key, base=None, version_id=version_id)
+
+
+def sweep_next_run_at(key: str) -> None:
+    """The stray-version sweep's next run starts with `key`: a test's bucket holds every other
+    test's objects too, and a run lists a bounded slice of it."""
+    from filesharing.models import StrayVersionSweep
+
+    StrayVersionSweep.objects.update_or_create(
+        endpoint=settings.S3_ENDPOINT_URL or "",
+        bucket=s3.bucket(),
+        defaults={"next_key": key, "next_version": ""},
+    )
 
 
 def released(file_id: str) -> None:

@@ -8,6 +8,13 @@ from filesharing import s3
 from filesharing.management.commands.check_storage import describe
 from filesharing.services.storage import storage_probe
 
+OWNER_UNSET = (
+    "WARNING: S3_OWNER_PRINCIPAL_ARN is not set, so the bucket policy does not keep other "
+    "principals of this store (other users, temporary credentials) from changing tags and "
+    "ACLs; set it to the ARN of seqvault's own credentials (docs/operations.md, \"Only "
+    'seqvault tags").'
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -24,6 +31,8 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         for step in steps:
             self.stdout.write(f"- {step}")
+        if not settings.S3_OWNER_PRINCIPAL_ARN:
+            self.stdout.write(self.style.WARNING(OWNER_UNSET))
         for line in describe(found):
             self.stdout.write(f"- {line}")
         self.stdout.write(self.style.SUCCESS(f"Bucket {s3.bucket()} is ready."))

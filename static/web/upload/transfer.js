@@ -36,8 +36,8 @@ function storageRefusal(xhr) {
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] || `HTTP ${xhr.status}`;
   const detail = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] || '';
   const explained = {
-    BadDigest: 'the bytes that arrived do not match their SHA-256',
-    InvalidDigest: 'the bytes that arrived do not match their SHA-256',
+    BadDigest: 'the bytes that arrived do not match their checksum',
+    InvalidDigest: 'the bytes that arrived do not match their checksum',
     XAmzContentSHA256Mismatch: 'the bytes that arrived do not match their SHA-256',
     AccessDenied: 'the upload URL was refused (expired or not valid)',
     SignatureDoesNotMatch: 'the upload URL was refused (its signature does not match)',

@@ -1,12 +1,15 @@
 // The upload of one file, and the queue that runs several.
 //
 // Small files go in one PUT whose SHA-256 S3 checks. Larger ones use the multipart API: each
-// part is read, hashed with WebCrypto, and its URL asked for with that digest, so the URL
-// signs it and S3 refuses any other bytes; several parts are in flight at once over all files;
+// part is read, hashed, and its URL asked for with that digest, so the URL signs it and S3
+// refuses any other bytes (SHA-256 with WebCrypto; where S3 checks no SHA-256 the server
+// records the upload as MD5, and the part's MD5 is signed as Content-MD5 instead, md5.js);
+// several parts are in flight at once over all files;
 // a refused or lost part is sent again with a fresh URL. What S3 already holds is asked of the
 // server before sending, so a reload or a crash costs only the parts that were in flight.
 
 import { ApiError } from './api.js';
+import { md5HexOfBlob } from './md5.js';
 import * as store from './store.js';
 import {
   Aborted, Slots, StorageError, backoff, putToStorage, sha256Hex, sleep, whenOnline,
@@ -49,6 +52,7 @@ export class FileUpload extends EventTarget {
     this.uploadId = null;
     this.partSize = 0;
     this.partCount = 0;
+    this.checksumAlgorithm = 'SHA256'; // as the server recorded the upload: SHA256 or MD5
     this.etags = {};
     this.partsDone = 0;
     this.bytesDone = 0;
@@ -254,7 +258,10 @@ export class FileUpload extends EventTarget {
       return 'resumed';
     }
     Object.assign(this, {
-      uploadId: started.uploadId, partSize: started.partSize, partCount: started.partCount,
+      uploadId: started.uploadId,
+      partSize: started.partSize,
+      partCount: started.partCount,
+      checksumAlgorithm: started.checksumAlgorithm,
     });
     return 'started';
   }
@@ -265,7 +272,9 @@ export class FileUpload extends EventTarget {
     const held = await this.withAttempts(
       'Asking which parts are stored', signal, () => this.uploader.api.heldParts(this.uploadId),
     );
-    Object.assign(this, { partSize: held.partSize, partCount: held.partCount });
+    Object.assign(this, {
+      partSize: held.partSize, partCount: held.partCount, checksumAlgorithm: held.checksumAlgorithm,
+    });
     this.etags = {};
     let bytes = 0;
     for (const part of held.parts) {
@@ -308,10 +317,13 @@ export class FileUpload extends EventTarget {
     const end = Math.min(this.size, start + this.partSize);
     await this.withAttempts(`Part ${number}`, signal, async () => {
       const slice = this.file.slice(start, end);
-      // The part is in memory only while it is hashed; the PUT streams the slice from disk.
+      // The PUT streams the slice from disk. For its SHA-256 the part is in memory while it is
+      // hashed (WebCrypto hashes nothing piecewise); its MD5 is taken a few MiB at a time.
       // Should the file change in between, S3 refuses the bytes and the part is hashed again.
-      const sha256 = await sha256Hex(await slice.arrayBuffer());
-      const answer = await api.partUrls(this.uploadId, [{ partNumber: number, sha256 }]);
+      const digest = this.checksumAlgorithm === 'MD5'
+        ? { md5: await md5HexOfBlob(slice) }
+        : { sha256: await sha256Hex(await slice.arrayBuffer()) };
+      const answer = await api.partUrls(this.uploadId, [{ partNumber: number, ...digest }]);
       const [url] = answer.parts;
       this.etags[number] = await putToStorage({
         url: url.url,
