@@ -23,6 +23,9 @@ VAR = ROOT / "var" / "bench-upload"
 PYTHON = sys.executable
 MIB = 1024**2
 BUCKET = "seqvault"
+# The emulator's keys, or those of the S3 named by S3_ENDPOINT_URL (say a Ceph RGW).
+ACCESS_KEY = os.environ.get("S3_ACCESS_KEY_ID", "test")
+SECRET_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "test")
 
 # Appended to every child: prints "RESULT <seconds> <VmHWM KiB> <CPU seconds>" on stderr.
 REPORT = """
@@ -54,8 +57,8 @@ def server_env(endpoint: str) -> dict[str, str]:
             "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/seqvault_bench_upload"
         ),
         "S3_ENDPOINT_URL": endpoint,
-        "S3_ACCESS_KEY_ID": "test",
-        "S3_SECRET_ACCESS_KEY": "test",
+        "S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "S3_SECRET_ACCESS_KEY": SECRET_KEY,
         # Verification tasks are queued nowhere: the transfers themselves are what is measured.
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_BROKER_URL": "memory://",
@@ -145,8 +148,8 @@ def s3_client(endpoint: str) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
         region_name="us-east-1",
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )

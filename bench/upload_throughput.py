@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.transfer_setup import (
+    ACCESS_KEY,
     BUCKET,
     MIB,
     PYTHON,
     REPORT,
+    SECRET_KEY,
     VAR,
     Run,
     delete_prefix,
@@ -74,8 +76,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 endpoint, bucket, *args = sys.argv[1:]
 s3 = boto3.client(
-    "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-    region_name="us-east-1",
+    "s3", endpoint_url=endpoint, region_name="us-east-1",
     config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
 )
 """
@@ -166,7 +167,7 @@ class Bench:
         return run, [r["fileId"] for r in results]
 
     def boto3(self, child: str, *arguments: str) -> Run:
-        env = dict(os.environ)
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         return measured([PYTHON, "-c", child, self.endpoint, BUCKET, *arguments], env)[0]
 
     def awscli(self, *arguments: str) -> Run:
@@ -174,8 +175,8 @@ class Bench:
         config.write_text("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n")
         env = {
             **os.environ,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "AWS_CONFIG_FILE": str(config),
             "AWS_SHARED_CREDENTIALS_FILE": str(VAR / "aws-credentials-none"),
         }

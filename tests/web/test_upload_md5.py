@@ -120,6 +120,53 @@ def test_where_s3_checks_no_sha256_each_part_goes_with_its_signed_content_md5(
     assert file.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+@pytest.mark.rgw
+def test_a_small_file_goes_in_one_put_with_its_signed_content_md5(
+    page: Page, site: Site, ada: Any, md5_store: StorageCapabilities
+) -> None:
+    # given a 1 MiB file, sent in one PUT, on a store that checks Content-MD5
+    size = MIB
+    data = (bytes(range(251)) * (size // 251 + 1))[:size]
+    notes = b"#notes\n"
+    sign_in(page, site, "ada")
+    page.goto(site(f"/groups/{ada.pk}/upload/"))
+    declared: list[dict[str, Any]] = []  # the files the browser asked upload URLs for
+    sent: dict[int, tuple[str, str]] = {}  # size -> (Content-MD5, signed headers) of each PUT
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/request-uploads"):
+            declared.extend(json.loads(request.post_data or "{}")["files"])
+        if request.method == "PUT" and "X-Amz-SignedHeaders" in request.url:
+            signed = parse_qs(urlsplit(request.url).query)["X-Amz-SignedHeaders"][0]
+            length = len(request.post_data_buffer or b"")
+            sent[length] = (request.headers.get("content-md5", ""), signed)
+
+    page.on("request", record)
+
+    # when it is dropped on the page (with a small text file beside it)
+    page.locator("[data-uploader][data-ready]").wait_for(state="attached")
+    page.evaluate(DROP, [size])
+
+    # then both are verified, with the MD5 the browser declared on record
+    for name in ("assembly_reads.bam", "notes.txt"):
+        expect(row_of(page, name)).to_have_attribute("data-state", "verified", timeout=60_000)
+    expected = {"assembly_reads.bam": data, "notes.txt": notes}
+    md5s = {
+        name: hashlib.md5(body, usedforsecurity=False).hexdigest()
+        for name, body in expected.items()
+    }
+    assert {item["name"]: item["md5"] for item in declared} == md5s
+    # and each PUT carried that MD5 as Content-MD5, which its URL signs
+    for body in expected.values():
+        content_md5, signed = sent[len(body)]
+        assert content_md5 == md5_b64(body)
+        assert "content-md5" in signed.split(";")
+    for name, body in expected.items():
+        file = File.objects.get(name=name)
+        assert file.status == File.Status.VERIFIED
+        assert (file.sha256, file.md5) == (hashlib.sha256(body).hexdigest(), md5s[name])
+
+
 MD5_IN_THE_PAGE = """async (lengths) => {
   const { md5Hex, md5HexOfBlob } = await import('/static/web/upload/md5.js');
   const out = {};

@@ -478,6 +478,9 @@ export class Uploader extends EventTarget {
         // The whole small file's digest: S3 checks it on the PUT, and the group's identical
         // files are found and reused instead of stored twice.
         spec.sha256 = await sha256Hex(await upload.file.arrayBuffer());
+        // and its MD5, on record beside it; the URL signs it as Content-MD5, which is what S3
+        // servers that check no SHA-256 (Ceph RGW) check instead
+        spec.md5 = await md5HexOfBlob(upload.file);
       }
       specs.set(upload, spec);
     }
