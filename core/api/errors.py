@@ -16,7 +16,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DataError
+from django.db import DataError, connection, transaction
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -99,7 +99,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return application_error_response(refusal)
     if isinstance(exc, DataError):
         # A value the database cannot hold (an integer beyond 64 bits, say) that no
-        # serializer caught: the caller's input, not our fault.
+        # serializer caught: the caller's input, not our fault. PostgreSQL has aborted the
+        # transaction the statement ran in: a block that holds it must roll back, not commit.
+        if connection.in_atomic_block:
+            transaction.set_rollback(True)
         return error_response(
             code="value_out_of_range",
             message="A value in the request is out of the range the service stores.",

@@ -184,3 +184,8 @@ def fault_proxy(rule: Rule) -> Iterator[tuple[str, FaultProxy]]:
 def part_number(url: str) -> int | None:
     values = parse_qs(urlsplit(url).query).get("partNumber")
     return int(values[0]) if values else None
+
+
+def parts_held_a_second(method: str, url: str, attempt: int) -> float | None:
+    """A rule for fault_proxy: every part PUT is held one second on its way."""
+    return 1.0 if method == "PUT" and part_number(url) else None

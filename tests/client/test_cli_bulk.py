@@ -19,7 +19,14 @@ from tests.client.conftest import (
     stored_bytes,
     write_random,
 )
-from tests.client.faults import FaultProxy, Span, fault_proxy, most_at_once, part_number
+from tests.client.faults import (
+    FaultProxy,
+    Span,
+    fault_proxy,
+    most_at_once,
+    part_number,
+    parts_held_a_second,
+)
 from tests.conftest import sha256_hex
 from tests.rgw.conftest import md5_path  # noqa: F401  (a fixture: the MD5 integrity path)
 
@@ -73,13 +80,10 @@ def test_a_refused_name_does_not_stop_the_other_files(cli: Cli, tmp_path: Path) 
 
 
 def test_without_a_terminal_a_timestamped_line_tells_progress(cli: Cli, tmp_path: Path) -> None:
-    # given a network that holds each part two seconds
+    # given a network that holds each part a second
     write_random(tmp_path / "reads.bam", 10 * MIB + 10)
 
-    def rule(method: str, url: str, attempt: int) -> float | None:
-        return 1.0 if method == "PUT" and part_number(url) else None
-
-    with fault_proxy(rule) as (proxy_url, _):
+    with fault_proxy(parts_held_a_second) as (proxy_url, _):
         done = cli.run(
             "upload",
             str(tmp_path / "reads.bam"),
@@ -197,11 +201,8 @@ def test_large_files_of_a_folder_go_at_once_sharing_the_part_senders(
     }
     small = {f"s{i}.fq": write_random(tmp_path / "run" / f"s{i}.fq", 2000 + i) for i in range(6)}
 
-    def rule(method: str, url: str, attempt: int) -> float | None:
-        return 1.0 if method == "PUT" and part_number(url) else None
-
     # when the folder is uploaded with four parts in flight
-    with fault_proxy(rule) as (proxy_url, proxy):
+    with fault_proxy(parts_held_a_second) as (proxy_url, proxy):
         done = cli.run(
             "upload",
             str(tmp_path / "run"),
