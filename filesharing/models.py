@@ -197,6 +197,9 @@ class StorageCapabilities(models.Model):
     verifies_md5 = models.BooleanField()
     honours_if_none_match = models.BooleanField()
     enforces_bucket_policy = models.BooleanField()
+    # A HEAD of a tagged object says how many tags it has (x-amz-tagging-count), so
+    # verification reads an object's tags only when it has some. Unknown: always read them.
+    reports_tag_count = models.BooleanField(default=False)
     probed_at = models.DateTimeField()
 
     class Meta:

@@ -27,7 +27,7 @@ class HealthView(APIView):
             allow_null=True,
             help_text="What the object store checks (probed) and the integrity path taken: "
             "integrityPath sha256 or md5, verifiesSha256, verifiesPartSha256, verifiesMd5, "
-            "honoursIfNoneMatch, enforcesBucketPolicy, probedAt.",
+            "honoursIfNoneMatch, enforcesBucketPolicy, reportsTagCount, probedAt.",
         )
 
     @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})

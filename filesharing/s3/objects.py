@@ -27,6 +27,7 @@ class ObjectFacts:
     content_type: str
     # As S3 reports it: whole-object base64, or a multipart composite "<base64>-<parts>".
     checksum_sha256: str | None = None
+    tag_count: int | None = None  # x-amz-tagging-count where S3 sends it (see the probe)
 
 
 def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
@@ -50,6 +51,7 @@ def head(*, key: str, version_id: str = "") -> ObjectFacts | None:
         checksum_type=response.get("ChecksumType", "") or "",
         content_type=response.get("ContentType", "") or "",
         checksum_sha256=checksum,
+        tag_count=response.get("TagCount"),
     )
 
 

@@ -28,6 +28,7 @@ class StoreCapabilities:
     verifies_md5: bool  # a PUT whose Content-MD5 differs from its bytes is refused
     honours_if_none_match: bool  # a PUT with If-None-Match: * onto an existing key is refused
     enforces_bucket_policy: bool  # an unsigned GET of an untagged object is refused
+    reports_tag_count: bool  # a HEAD of a tagged object says how many tags it has
 
 
 def _b64(digest: bytes) -> str:
@@ -74,6 +75,24 @@ def _anonymous_get_refused(key: str) -> bool:
         return exc.code in (401, 403)
 
 
+def _tag_count_reported(key: str) -> bool:
+    """A HEAD says how many tags an object has, whether they came with its PUT or were set
+    later, and says none once its tag set is emptied (as verification empties it)."""
+    s3, name = client(), bucket()
+
+    def count() -> int:
+        return int(s3.head_object(Bucket=name, Key=key).get("TagCount") or 0)
+
+    s3.put_object(Bucket=name, Key=key, Body=_BODY, Tagging="seqvault-probe=1")
+    with_put = count()
+    s3.put_object_tagging(Bucket=name, Key=key, Tagging={"TagSet": []})
+    emptied = count()
+    s3.put_object_tagging(
+        Bucket=name, Key=key, Tagging={"TagSet": [{"Key": "seqvault-probe", "Value": "2"}]}
+    )
+    return (with_put, emptied, count()) == (1, 0, 1)
+
+
 def probe_capabilities() -> StoreCapabilities:
     """Try each check once against the bucket; safe to run at any time."""
     s3, name = client(), bucket()
@@ -99,6 +118,7 @@ def probe_capabilities() -> StoreCapabilities:
                     s3.put_object, Bucket=name, Key=f"{base}existing", Body=_BODY, IfNoneMatch="*"
                 ),
                 enforces_bucket_policy=_anonymous_get_refused(f"{base}existing"),
+                reports_tag_count=_tag_count_reported(f"{base}tagged"),
             )
         finally:
             delete_prefix(prefix=base)

@@ -36,6 +36,7 @@ def storage_probe() -> StorageCapabilities:
         "verifies_md5": found.verifies_md5,
         "honours_if_none_match": found.honours_if_none_match,
         "enforces_bucket_policy": found.enforces_bucket_policy,
+        "reports_tag_count": found.reports_tag_count,
         "probed_at": timezone.now(),
     }
     try:
@@ -72,5 +73,6 @@ def storage_capabilities_report() -> dict[str, object]:
         "verifiesMd5": found.verifies_md5,
         "honoursIfNoneMatch": found.honours_if_none_match,
         "enforcesBucketPolicy": found.enforces_bucket_policy,
+        "reportsTagCount": found.reports_tag_count,
         "probedAt": found.probed_at.isoformat(),
     }

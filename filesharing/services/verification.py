@@ -143,7 +143,8 @@ def read_version(
 ) -> ObjectReading:
     """Digests of one version, after removing any tag an uploader put on it (a store that
     honours unsigned x-amz-tagging would otherwise serve it publicly until its release)."""
-    tags = s3.object_tags(key=file.key, version_id=facts.version_id)
+    untagged = capabilities.reports_tag_count and not facts.tag_count
+    tags = {} if untagged else s3.object_tags(key=file.key, version_id=facts.version_id)
     if tags:
         s3.set_object_tags(key=file.key, tags={}, version_id=facts.version_id)
     sha256, md5 = object_digests(file, facts, capabilities)

@@ -25,6 +25,7 @@ def test_health_reports_every_part(anonymous: Any) -> None:
         "verifiesMd5",
         "honoursIfNoneMatch",
         "enforcesBucketPolicy",
+        "reportsTagCount",
         "probedAt",
     }
 

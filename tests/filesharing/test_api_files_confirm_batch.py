@@ -9,7 +9,9 @@ import pytest
 from django.test import TestCase, override_settings
 
 from core.models import AuditEvent
-from filesharing.models import File
+from filesharing import s3
+from filesharing.models import File, StorageCapabilities
+from filesharing.services.storage import storage_capabilities, storage_probe
 from tests.conftest import put_with_ticket, sha256_hex
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +148,71 @@ def test_anonymous_callers_are_refused(anonymous: Any) -> None:
     response = anonymous.post("/api/files/confirm", {"fileIds": [str(uuid.uuid4())]}, format="json")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+class S3Calls:
+    """The S3 operations this thread's client sends (a batch of one is read in this thread)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __enter__(self) -> S3Calls:
+        s3.client().meta.events.register("provide-client-params.s3", self._seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        s3.client().meta.events.unregister("provide-client-params.s3", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        self.names.append(model.name)
+
+
+def sent_file(actor: Any, name: str, data: bytes) -> str:
+    [ticket] = request(actor, [{"name": name, "size": len(data), "sha256": sha256_hex(data)}])
+    assert put_with_ticket(ticket, data).status_code == 200
+    return str(ticket["fileId"])
+
+
+def test_where_a_head_counts_tags_an_untagged_object_is_verified_without_reading_its_tags(
+    submitter: Any,
+) -> None:
+    if not storage_capabilities().reports_tag_count:
+        pytest.skip("this S3 does not report tag counts on HEAD")
+    # given a file sent as its ticket says, and one whose object got a tag after its PUT
+    clean = sent_file(submitter, "clean.fq", b"ACGT" * 500)
+    tagged = sent_file(submitter, "tagged.fq", b"TTGA" * 500)
+    s3.set_object_tags(key=f"files/{tagged}", tags={"public": "true"})
+
+    # when each is confirmed
+    with S3Calls() as clean_calls:
+        first = confirm_batch(submitter, [clean])
+    with S3Calls() as tagged_calls:
+        second = confirm_batch(submitter, [tagged])
+
+    # then both are verified; only the tagged object's tags were read, and they are gone
+    assert [f["status"] for f in first.json()["confirmed"]] == ["verified"]
+    assert [f["status"] for f in second.json()["confirmed"]] == ["verified"]
+    assert "GetObjectTagging" not in clean_calls.names
+    assert clean_calls.names.count("HeadObject") == 1
+    assert tagged_calls.names.count("GetObjectTagging") == 1
+    file = File.objects.get(pk=tagged)
+    assert s3.object_tags(key=file.key, version_id=file.s3_version_id) == {}
+    removed = AuditEvent.objects.get(action="file.foreign_tags_removed", object_id=tagged)
+    assert removed.details["tags"] == {"public": "true"}
+
+
+def test_where_a_head_is_not_known_to_count_tags_every_object_s_tags_are_read(
+    submitter: Any,
+) -> None:
+    # given a store recorded as not reporting tag counts, and a file sent as its ticket says
+    found = storage_probe()
+    StorageCapabilities.objects.filter(pk=found.pk).update(reports_tag_count=False)
+    clean = sent_file(submitter, "clean.fq", b"ACGT" * 500)
+
+    # when it is confirmed
+    with S3Calls() as calls:
+        response = confirm_batch(submitter, [clean])
+
+    # then its tags were read before it was verified
+    assert [f["status"] for f in response.json()["confirmed"]] == ["verified"]
+    assert calls.names.count("GetObjectTagging") == 1

@@ -26,6 +26,7 @@ PROBED = {
     "checks `Content-MD5`": "verifies_md5",
     "honours `If-None-Match: *` on a PUT": "honours_if_none_match",
     "enforces the bucket policy for unsigned requests": "enforces_bucket_policy",
+    "reports an object's tag count on a HEAD": "reports_tag_count",
 }
 UNSIGNED_HEADERS = "honours an unsigned `x-amz-tagging` of a presigned PUT"
 

@@ -19,6 +19,8 @@ def describe(found: StorageCapabilities) -> list[str]:
         "(every read names the verified version either way)",
         f"S3 enforces the bucket policy for unsigned requests: "
         f"{says(found.enforces_bucket_policy)}",
+        f"S3 reports an object's tag count on HEAD: {says(found.reports_tag_count)} "
+        "(verification reads tags only where there are some)",
         f"integrity path: {StorageCapabilities.IntegrityPath(found.integrity_path).label}",
     ]
 
