@@ -6,8 +6,9 @@ same S3 endpoint, rounds interleaved (the order alternates), all ratios printed 
 
 Cases, each with min/median/max over the rounds:
 - large:    one file; `seqvault upload` against boto3 `upload_file` with s3transfer's defaults
-            (8 MiB parts, 10 threads, CRC32) and with 16 MiB parts x 10 threads: MiB/s and peak
-            RSS.
+            (8 MiB parts, 10 threads, CRC32), with 16 MiB parts x 10 threads, and with 16 MiB
+            parts x 10 threads sending each part's SHA-256 (the check S3 makes of seqvault's
+            parts): MiB/s and peak RSS.
 - small:    many small files; `seqvault upload <folder>` against a boto3 `put_object` loop:
             files/s. Beside them a pool of 16 threads calling `put_object` shows what the
             endpoint itself takes (no API calls, no hashing): no client can go faster.
@@ -85,10 +86,11 @@ s3 = boto3.client(
 BOTO3_UPLOAD_CHILD = (
     BOTO3_SETUP
     + """
-key, path, part_size, threads = args
+key, path, part_size, threads, checksum = args
 config = TransferConfig(multipart_chunksize=int(part_size), max_concurrency=int(threads)) \\
     if int(part_size) else TransferConfig()
-s3.upload_file(path, bucket, key, Config=config)
+extra = {"ChecksumAlgorithm": checksum} if checksum else {}
+s3.upload_file(path, bucket, key, Config=config, ExtraArgs=extra)
 """
     + REPORT
 )
@@ -219,10 +221,12 @@ def large_case(bench: Bench, size: int) -> Case:
         bench.forget(ids)
         return run
 
-    def boto3(part_size: int, threads: int) -> Callable[[int], Run]:
+    def boto3(part_size: int, threads: int, checksum: str = "") -> Callable[[int], Run]:
         def client(round_: int) -> Run:
-            key = f"bench/large-{part_size}-{round_}"
-            run = bench.boto3(BOTO3_UPLOAD_CHILD, key, str(path), str(part_size), str(threads))
+            key = f"bench/large-{part_size}-{checksum}-{round_}"
+            run = bench.boto3(
+                BOTO3_UPLOAD_CHILD, key, str(path), str(part_size), str(threads), checksum
+            )
             delete_prefix(bench.endpoint, key)
             return run
 
@@ -237,6 +241,7 @@ def large_case(bench: Bench, size: int) -> Case:
             "seqvault upload": seqvault,
             "boto3 upload_file (defaults)": boto3(0, 0),
             "boto3 upload_file (16 MiB x 10)": boto3(16 * MIB, 10),
+            "boto3 upload_file (16 MiB x 10, SHA-256)": boto3(16 * MIB, 10, "SHA256"),
         },
         memory=True,
     )
@@ -334,12 +339,12 @@ def spread(values: list[float], digits: int = 1) -> str:
 
 def report(case: Case) -> None:
     print(f"\n## {case.title}: {len(next(iter(case.runs.values())))} rounds, interleaved")
-    print(f"{'client':<34}{case.unit + ' min/median/max':>28}{'peak RSS MiB':>16}{'CPU s':>8}")
+    print(f"{'client':<42}{case.unit + ' min/median/max':>28}{'peak RSS MiB':>16}{'CPU s':>8}")
     for label, runs in case.runs.items():
         rates = [case.amount / run.seconds for run in runs]
         peaks = [run.peak_rss_kib / 1024 for run in runs]
         cpu = statistics.median(run.cpu_seconds for run in runs)
-        print(f"{label:<34}{spread(rates):>28}{spread(peaks, 0):>16}{cpu:>8.1f}")
+        print(f"{label:<42}{spread(rates):>28}{spread(peaks, 0):>16}{cpu:>8.1f}")
     ours, *baselines = case.runs
     for baseline in baselines:
         pairs = list(zip(case.runs[ours], case.runs[baseline], strict=True))

@@ -65,6 +65,7 @@ from filesharing.s3.presign import (
     presign_get,
     presign_put,
     public_url,
+    warm_up,
 )
 from filesharing.s3.probe import PROBE_PREFIX, StoreCapabilities, probe_capabilities
 from filesharing.s3.sessions import (
@@ -155,4 +156,5 @@ __all__ = [
     "sts_session_policy",
     "tag_objects",
     "translated_errors",
+    "warm_up",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+from django.core.files.storage import storages
 
 from filesharing.s3.base import bucket, client, translated_errors
 from filesharing.s3.checksums import md5_b64, sha256_b64
@@ -55,9 +56,13 @@ class PresignedRequest:
 
 
 class _Signer:
-    """SigV4 query signing for one client: URL prefix and signing keys are cached."""
+    """SigV4 query signing with one client's credentials (any thread may sign with them): URL
+    prefix and signing keys are cached."""
 
-    def __init__(self, s3: S3Client, bucket_name: str, presign_endpoint: str | None) -> None:
+    def __init__(
+        self, storage: object, s3: S3Client, bucket_name: str, presign_endpoint: str | None
+    ) -> None:
+        self.storage = storage  # STORAGES["files"] as it was when this signer was made
         self._client = s3
         self.presign_endpoint = presign_endpoint
         self.region = s3.meta.region_name or "us-east-1"
@@ -164,18 +169,30 @@ class _Signer:
         return f"{self.scheme}://{self.host}{path}?{canonical_query}&X-Amz-Signature={signature}"
 
 
-_local = threading.local()
+_current: _Signer | None = None
+_current_lock = threading.Lock()
 
 
 def signer() -> _Signer:
-    """This thread's signer, made anew when the client or the clients' endpoint changes."""
-    s3, endpoint = client(), settings.S3_PRESIGN_ENDPOINT_URL
-    cached: _Signer | None = getattr(_local, "signer", None)
-    if cached is None or cached._client is not s3 or cached.presign_endpoint != endpoint:
-        with translated_errors("sign a URL"):
-            cached = _Signer(s3, bucket(), endpoint)
-        _local.signer = cached
-    return cached
+    """The process's signer, made anew when the storage or the clients' endpoint changes.
+    One for every thread: signing needs no connection, so a thread that only hands out URLs
+    never builds an S3 client of its own (a few hundred milliseconds each)."""
+    global _current
+    storage, endpoint = storages["files"], settings.S3_PRESIGN_ENDPOINT_URL
+    found = _current
+    if found is None or found.storage is not storage or found.presign_endpoint != endpoint:
+        with _current_lock:
+            found = _current
+            if found is None or found.storage is not storage or found.presign_endpoint != endpoint:
+                with translated_errors("sign a URL"):
+                    found = _Signer(storage, client(), bucket(), endpoint)
+                _current = found
+    return found
+
+
+def warm_up() -> None:
+    """Build the signer (and this thread's client) now rather than in a first request."""
+    signer()
 
 
 def presign_put(

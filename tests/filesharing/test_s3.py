@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
+import requests
 from botocore.exceptions import ClientError, EndpointConnectionError
+from django.core.files.storage import storages
 
 from core.errors import ApplicationError, StorageUnavailableError
 from filesharing import s3
@@ -40,6 +44,34 @@ def test_our_signature_equals_botocore_for_the_same_request() -> None:
     )
     # then the signatures agree
     assert _signature(ours.url) == _signature(theirs)
+
+
+def test_a_thread_hands_out_urls_s3_accepts_without_a_client_of_its_own() -> None:
+    # given the signer in use (as a web worker builds it at boot)
+    s3.warm_up()
+    data = b"ACGT" * 256
+    found: dict[str, Any] = {}
+
+    def in_another_thread() -> None:
+        url = s3.presign_put(
+            key=f"files/{uuid.uuid4()}",
+            size=len(data),
+            sha256_hex=hashlib.sha256(data).hexdigest(),
+            content_type=None,
+            lifetime=timedelta(minutes=5),
+        )
+        found["url"] = url
+        found["client"] = getattr(storages["files"]._connections, "connection", None)
+
+    # when another thread (a web server's request thread) signs an upload
+    worker = threading.Thread(target=in_another_thread)
+    worker.start()
+    worker.join(30)
+
+    # then it made no S3 client, and S3 takes the bytes through its URL
+    assert found["client"] is None
+    sent = requests.put(found["url"].url, data=data, headers=found["url"].headers, timeout=30)
+    assert sent.status_code == 200, sent.text
 
 
 def _signature(url: str) -> str:
