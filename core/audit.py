@@ -7,8 +7,9 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import models
+from django.utils import timezone
 
-from core.bulk import bulk_insert
+from core.bulk import insert_rows
 from core.models import AuditEvent
 from core.types import Actor
 
@@ -43,18 +44,14 @@ def audit_events_bulk(
     action: str,
     objects: Iterable[models.Model],
     details: dict[str, Any] | None = None,
-) -> list[AuditEvent]:
+) -> int:
+    """One row per object, written by COPY without model instances; how many were written."""
     user = _actor_or_none(actor)
-    actor_id = user.pk if user is not None else None  # by id: no related-object work per row
-    rows = [
-        AuditEvent(
-            actor_id=actor_id,
-            action=action,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
-            details=details or {},
-        )
-        for obj in objects
-    ]
-    bulk_insert(rows)
-    return rows
+    actor_id = user.pk if user is not None else None
+    now = timezone.now()
+    body = details or {}
+    return insert_rows(
+        AuditEvent,
+        ["actor_id", "action", "object_type", "object_id", "details", "created_at"],
+        ((actor_id, action, obj._meta.label_lower, str(obj.pk), body, now) for obj in objects),
+    )

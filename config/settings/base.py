@@ -167,6 +167,10 @@ S3_HEALTH_TIMEOUT_SECONDS = env_int("S3_HEALTH_TIMEOUT_SECONDS", 2)
 # Server-side copies of large objects (upload sessions' staging) are silent while S3 copies:
 # their read timeout, used only by the workers' copy step.
 S3_COPY_READ_TIMEOUT_SECONDS = env_int("S3_COPY_READ_TIMEOUT_SECONDS", 600)
+# Completing a multipart upload: S3 assembles the parts before it answers, silent meanwhile
+# (a minute or more for tens of GiB on some stores). One attempt, this long: within the
+# command's 120 s wait for an API answer and gunicorn's worker timeout.
+S3_COMPLETE_READ_TIMEOUT_SECONDS = env_int("S3_COMPLETE_READ_TIMEOUT_SECONDS", 100)
 # A storage or broker outage, once seen, is remembered this long in the cache: meanwhile
 # requests that need it answer 503 at once instead of handing out URLs to a dead endpoint.
 OUTAGE_MEMO_SECONDS = env_int("OUTAGE_MEMO_SECONDS", 15)

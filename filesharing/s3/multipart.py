@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 
 from core.errors import ApplicationError
-from filesharing.s3.base import bucket, client, translated_errors
+from filesharing.s3.base import bucket, client, client_with, translated_errors
 from filesharing.s3.checksums import md5_b64, sha256_b64, sha256_hex_from_any
 from filesharing.s3.hashing import HASH_CHUNK_SIZE, HASH_STREAMS, hash_object_digests
 from filesharing.s3.objects import head
 from filesharing.s3.presign import PresignedRequest, signer
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 
@@ -151,6 +153,16 @@ def multipart_list_parts(*, key: str, upload_id: str) -> list[PartFacts]:
     return sorted(parts, key=lambda part: part.number)
 
 
+def completion_client() -> S3Client:
+    """The client that completes uploads: S3 answers only once the parts are assembled, which
+    takes longer than any other call's read timeout allows for large objects; one attempt, as
+    a completion sent again after a timeout finds the upload already gone."""
+    return client_with(
+        read_timeout=settings.S3_COMPLETE_READ_TIMEOUT_SECONDS,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
+
+
 def multipart_complete(*, key: str, upload_id: str, parts: list[PartFacts]) -> CompletedUpload:
     """Assemble the object. boto3 raises on S3's "200 OK with an error body" answer."""
     listed: list[CompletedPartTypeDef] = []
@@ -161,7 +173,7 @@ def multipart_complete(*, key: str, upload_id: str, parts: list[PartFacts]) -> C
         listed.append(entry)
     with translated_errors("complete a multipart upload"):
         try:
-            response = client().complete_multipart_upload(
+            response = completion_client().complete_multipart_upload(
                 Bucket=bucket(), Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
             )
         except ClientError as exc:

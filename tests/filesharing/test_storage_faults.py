@@ -5,14 +5,29 @@ When S3 answers again, so does everything else."""
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 from typing import Any
 
 import pytest
+from botocore.config import Config
+from django.conf import settings
+from django.test import override_settings
 
 from devtools.s3_emulator import Emulator
+from filesharing import s3
+from filesharing.models import File, MultipartUpload
 from filesharing.s3.base import storage_mark
 from tests.conftest import confirm, put_with_ticket, sha256_hex, upload_file
+from tests.filesharing.multipart_helpers import (
+    PART,
+    chunks,
+    complete,
+    make_data,
+    send_parts,
+    started_upload,
+)
 from tests.outages import freeze, resume
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +115,38 @@ def test_a_hung_then_stopped_s3_answers_503_in_time_and_recovers(
         response, seconds = timed(call)
         assert_storage_unavailable(response)
         assert seconds < 1
+
+
+def test_a_completion_s3_takes_longer_than_the_read_timeout_to_answer_still_settles(
+    submitter: Any, own_s3: Emulator
+) -> None:
+    # given every S3 call bounded by a 1 s read timeout, and a multipart upload whose parts
+    # are all in S3
+    storages = copy.deepcopy(settings.STORAGES)
+    storages["files"]["OPTIONS"]["client_config"] = storages["files"]["OPTIONS"][
+        "client_config"
+    ].merge(Config(read_timeout=1))
+    with override_settings(STORAGES=storages, S3_COMPLETE_READ_TIMEOUT_SECONDS=20):
+        data = make_data(PART + 1000)
+        file_id, upload = started_upload(submitter, data)
+        etags = send_parts(submitter, upload["uploadId"], dict(enumerate(chunks(data), 1)))
+
+        # when S3 assembles the object for 3 s before it answers the completion (it is frozen
+        # from the moment the completion is sent)
+        def hold(**_: Any) -> None:
+            freeze(own_s3)
+            threading.Timer(3.0, resume, args=(own_s3,)).start()
+
+        events = s3.completion_client().meta.events
+        events.register_first("before-send.s3.CompleteMultipartUpload", hold)
+        try:
+            response, took = timed(lambda: complete(submitter, upload["uploadId"], etags))
+        finally:
+            events.unregister("before-send.s3.CompleteMultipartUpload", hold)
+            resume(own_s3)
+
+    # then the completion waited for S3's answer instead of giving up after 1 s
+    assert response.status_code == 204, response.content
+    assert took >= 3.0
+    assert MultipartUpload.objects.get(pk=upload["uploadId"]).status in ("uploaded", "accepted")
+    assert File.objects.get(pk=file_id).status in ("uploaded", "verified")
