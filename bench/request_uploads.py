@@ -119,6 +119,62 @@ def bare_boto3(files: int) -> float:
     return time.perf_counter() - started
 
 
+def breakdown(group: Any, files: int, rounds: int) -> None:
+    """Where a call's time goes: the service's SQL statements one by one (COPY excepted: it
+    bypasses the statement hook), and, timed alone, the signing and the File objects."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from bench.servers import spread
+    from filesharing import s3
+    from filesharing.models import File
+    from filesharing.services.request_uploads import FileSpec, file_request_uploads
+
+    user = User.objects.order_by("-pk").first()
+    phases: dict[str, list[float]] = {}
+
+    def timed(label: str, started: float) -> None:
+        phases.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+
+    def statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            words = " ".join(sql.split())
+            timed("SQL " + words[:60], started)
+
+    for round_number in range(rounds):
+        specs = [
+            FileSpec(name=item["name"], size=item["size"], sha256=item["sha256"])
+            for item in body(group.pk, files, 10_000 + round_number)["files"]
+        ]
+        started = time.perf_counter()
+        with connection.execute_wrapper(statement):
+            file_request_uploads(group=group, user=user, specs=specs)
+        timed("the whole service call", started)
+        started = time.perf_counter()
+        for i in range(files):
+            s3.presign_put(
+                key=f"files/{i}",
+                size=10**9,
+                sha256_hex="a" * 64,
+                content_type=None,
+                lifetime=timedelta(minutes=30),
+            )
+        timed(f"{files} URLs signed, alone", started)
+        started = time.perf_counter()
+        for i in range(files):
+            File(group=group, uploader=user, name=f"n{i}", version=2, declared_size=1)
+        timed(f"{files} File objects made, alone", started)
+    print(f"\nwhere a call goes, {rounds} calls, ms min/median/max")
+    for label, values in phases.items():
+        if len(values) == rounds:
+            print(f"{spread(values):>22}  {label}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -150,6 +206,7 @@ def main() -> int:
                     f"HTTP {times['http'][-1] * 1000:.1f} ms (version {call + 2})",
                     flush=True,
                 )
+    breakdown(group, args.files, args.rounds)
     print(f"\n{args.files} declared files, {args.rounds} rounds, ms min/median/max")
     for name, values in times.items():
         print(f"{name:<11} {spread([v * 1000 for v in values])}")
