@@ -19,7 +19,13 @@ from groups.models import Membership
 from tests.factories import GroupFactory, MembershipFactory, UserFactory
 from tests.rgw.conftest import take_md5_path
 from tests.web.conftest import MIB, Site, row_of, screenshot, sign_in
-from tests.web.test_uploads import DROP, part_number, storage_routes
+from tests.web.test_uploads import (
+    DROP,
+    part_answers,
+    part_number,
+    storage_routes,
+    with_one_byte_flipped,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +63,6 @@ def test_where_s3_checks_no_sha256_each_part_goes_with_its_signed_content_md5(
 
     asked: list[dict[str, Any]] = []  # what the browser asked part URLs for
     sent: list[tuple[int, str, str]] = []  # (part, Content-MD5, signed headers) of each PUT
-    answers: list[tuple[int, int]] = []  # (part, status) of S3's answers
 
     def record(request: Request) -> None:
         if request.method == "POST" and request.url.endswith("/parts"):
@@ -68,23 +73,14 @@ def test_where_s3_checks_no_sha256_each_part_goes_with_its_signed_content_md5(
             sent.append((number, request.headers.get("content-md5", ""), signed))
 
     page.on("request", record)
-    page.on(
-        "response",
-        lambda response: (
-            answers.append((part_number(response.url) or 0, response.status))
-            if response.request.method == "PUT" and part_number(response.url)
-            else None
-        ),
-    )
+    answers = part_answers(page)
     flipped: list[int] = []
 
     def flip_a_byte_of_part_2_once(route: Route) -> None:
         request = route.request
         if request.method == "PUT" and part_number(request.url) == 2 and not flipped:
-            body = bytearray(request.post_data_buffer or b"")
-            body[1000] ^= 0xFF  # damaged on the way: the signed Content-MD5 no longer matches
-            flipped.append(len(body))
-            route.continue_(post_data=bytes(body))
+            # damaged on the way: the signed Content-MD5 no longer matches
+            flipped.append(with_one_byte_flipped(route))
         else:
             route.continue_()
 

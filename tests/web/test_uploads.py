@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.conf import settings
-from playwright.sync_api import Page, Request, Route, expect
+from playwright.sync_api import Page, Request, Response, Route, expect
 
 from core.models import AuditEvent
 from filesharing import s3
@@ -32,6 +32,27 @@ def part_number(url: str) -> int | None:
 
 def storage_routes() -> str:
     return f"{settings.S3_ENDPOINT_URL.rstrip('/')}/**"
+
+
+def part_answers(page: Page) -> list[tuple[int, int]]:
+    """(part number, status) of every part PUT the page gets an answer to, as they come."""
+    answers: list[tuple[int, int]] = []
+
+    def record(response: Response) -> None:
+        number = part_number(response.url)
+        if response.request.method == "PUT" and number:
+            answers.append((number, response.status))
+
+    page.on("response", record)
+    return answers
+
+
+def with_one_byte_flipped(route: Route) -> int:
+    """Send the routed request on with one byte of its body changed; the body's length."""
+    body = bytearray(route.request.post_data_buffer or b"")
+    body[1000] ^= 0xFF
+    route.continue_(post_data=bytes(body))
+    return len(body)
 
 
 @pytest.fixture
@@ -146,15 +167,7 @@ def test_a_refused_part_and_a_lost_connection_are_reported_and_the_parts_sent_ag
     data = (bytes(range(251)) * (size // 251 + 1))[:size]
     sign_in(page, site, "ada")
     page.goto(site(f"/groups/{ada.pk}/upload/"))
-    answers: list[tuple[int, int]] = []  # (part, status) of the PUTs S3 answered
-    page.on(
-        "response",
-        lambda response: (
-            answers.append((part_number(response.url) or 0, response.status))
-            if response.request.method == "PUT" and part_number(response.url)
-            else None
-        ),
-    )
+    answers = part_answers(page)
     corrupted: list[int] = []
     stalled: list[Route] = []
 
@@ -162,10 +175,8 @@ def test_a_refused_part_and_a_lost_connection_are_reported_and_the_parts_sent_ag
         request = route.request
         number = part_number(request.url) if request.method == "PUT" else None
         if number == 2 and not corrupted:
-            body = bytearray(request.post_data_buffer or b"")
-            body[1000] ^= 0xFF  # one flipped byte on the way: S3 checks the part's SHA-256
-            corrupted.append(len(body))
-            route.continue_(post_data=bytes(body))
+            # one flipped byte on the way: S3 checks the part's SHA-256
+            corrupted.append(with_one_byte_flipped(route))
         elif number == 3 and not stalled:
             stalled.append(route)  # answered below, once the connection is gone
         else:
