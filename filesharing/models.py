@@ -24,7 +24,9 @@ class File(models.Model):
         EXPIRED = "expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="files")
+    # No index of its own: (group, name, version) below serves every lookup by group, and
+    # each index costs every write of a row (a request-uploads call writes a thousand).
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="files", db_index=False)
     uploader = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -38,7 +40,7 @@ class File(models.Model):
     failure_reason = models.TextField(blank=True)
     # What S3 holds, recorded on verification.
     size = models.BigIntegerField(null=True, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    sha256 = models.CharField(max_length=64, blank=True)  # indexed in Meta: equality only
     md5 = models.CharField(max_length=32, blank=True)
     etag = models.CharField(max_length=128, blank=True)
     s3_version_id = models.CharField(max_length=1024, blank=True)
@@ -61,6 +63,9 @@ class File(models.Model):
         ordering = ["-upload_requested_at", "name", "-version"]
         indexes = [
             models.Index(fields=["group", "name", "version"]),
+            # Deduplication and links look digests up by equality; db_index would add a
+            # second, LIKE-pattern index that nothing uses.
+            models.Index(fields=["sha256"], name="file_sha256"),
             models.Index(fields=["status", "upload_deadline"]),
             # Listings walk these in their order and stop at the page: flat in the table's size.
             models.Index(F("upload_requested_at").desc(), name="file_recent"),
