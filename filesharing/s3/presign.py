@@ -179,14 +179,20 @@ def signer() -> _Signer:
     never builds an S3 client of its own (a few hundred milliseconds each)."""
     global _current
     storage, endpoint = storages["files"], settings.S3_PRESIGN_ENDPOINT_URL
-    found = _current
-    if found is None or found.storage is not storage or found.presign_endpoint != endpoint:
+
+    def current() -> _Signer | None:
+        found = _current
+        if found is None or found.storage is not storage or found.presign_endpoint != endpoint:
+            return None
+        return found
+
+    found = current()
+    if found is None:
         with _current_lock:
-            found = _current
-            if found is None or found.storage is not storage or found.presign_endpoint != endpoint:
+            found = current()
+            if found is None:
                 with translated_errors("sign a URL"):
-                    found = _Signer(storage, client(), bucket(), endpoint)
-                _current = found
+                    found = _current = _Signer(storage, client(), bucket(), endpoint)
     return found
 
 
