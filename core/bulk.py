@@ -45,6 +45,51 @@ def bulk_insert(objects: Sequence[ModelT]) -> Sequence[ModelT]:
     return objects
 
 
+def new_instances(
+    model: type[ModelT],
+    *,
+    common: dict[str, Any],
+    rows: Iterable[dict[str, Any]],
+    related: dict[str, models.Model] | None = None,
+) -> list[ModelT]:
+    """Unsaved instances of `model` built positionally, as Django builds rows it reads (a
+    third of the time of keyword construction, which looks every field's default up again
+    for each object). `common` and each of `rows` give values by attribute name (`group_id`,
+    not `group`); other fields take their defaults, callable ones (uuid4) called per row;
+    `related` objects (by field name) are cached on every instance, so reading them makes no
+    query."""
+    fields = model._meta.concrete_fields
+    names = {field.attname for field in fields}
+    rows = list(rows)
+    unknown = set(common).union(*(row.keys() for row in rows)) - names
+    if unknown:
+        raise TypeError(f"{model.__name__} has no fields {sorted(unknown)}")
+    fixed: list[Any] = []
+    per_row: list[tuple[int, Any]] = []
+    for index, field in enumerate(fields):
+        if field.attname in common:
+            fixed.append(common[field.attname])
+        elif field.has_default() and callable(field.default):
+            fixed.append(None)
+            per_row.append((index, field.default))
+        else:
+            fixed.append(field.get_default())
+    position = {field.attname: index for index, field in enumerate(fields)}
+    cached = [(model._meta.get_field(name), value) for name, value in (related or {}).items()]
+    made: list[ModelT] = []
+    for row in rows:
+        values = list(fixed)
+        for index, make in per_row:
+            values[index] = make()
+        for name, value in row.items():
+            values[position[name]] = value
+        obj = model(*values)
+        for relation, value in cached:
+            relation.set_cached_value(obj, value)  # type: ignore[union-attr]
+        made.append(obj)
+    return made
+
+
 def insert_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:

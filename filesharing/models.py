@@ -8,6 +8,7 @@ from django.db.models import F, Q
 
 from groups.models import Group
 
+VERIFIED_LIVE = Q(status="verified", deleted_at__isnull=True)
 UNATTACHED_VERIFIED = Q(
     status="verified", deleted_at__isnull=True, released_at__isnull=True, attachment_count=0
 )
@@ -27,8 +28,14 @@ class File(models.Model):
     # No index of its own: (group, name, version) below serves every lookup by group, and
     # each index costs every write of a row (a request-uploads call writes a thousand).
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="files", db_index=False)
+    # No index either: nothing looks files up by uploader but a user's deletion, which is rare
+    # and may scan; every new row and every superseded version would pay for one.
     uploader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     name = models.CharField(max_length=255, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -63,9 +70,14 @@ class File(models.Model):
         ordering = ["-upload_requested_at", "name", "-version"]
         indexes = [
             models.Index(fields=["group", "name", "version"]),
-            # Deduplication and links look digests up by equality; db_index would add a
-            # second, LIKE-pattern index that nothing uses.
-            models.Index(fields=["sha256"], name="file_sha256"),
+            # Deduplication and links look up the digests of verified, live files, by equality:
+            # the rows still uploading (every new row, every version a new one supersedes) are
+            # left out, so writing them costs this index nothing.
+            models.Index(
+                fields=["sha256", "group"],
+                condition=VERIFIED_LIVE,
+                name="file_verified_sha256",
+            ),
             models.Index(fields=["status", "upload_deadline"]),
             # Listings walk these in their order and stop at the page: flat in the table's size.
             models.Index(F("upload_requested_at").desc(), name="file_recent"),

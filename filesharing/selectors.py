@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -115,6 +116,21 @@ def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]
     if not filters.all_versions:
         files = files.filter(is_latest=True)
     return files.order_by("-upload_requested_at", "name", "-version")
+
+
+def verified_files_with_digests(*, group_id: int, digests: Collection[str]) -> list[File]:
+    """The group's verified, live files whose SHA-256 is one of `digests`, oldest verified
+    first: one array parameter, probed in the partial index of verified digests."""
+    if not digests:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM filesharing_file WHERE sha256 = ANY(%s) AND group_id = %s"
+            " AND status = 'verified' AND deleted_at IS NULL",
+            [sorted(digests), group_id],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(File.objects.filter(pk__in=ids).order_by("verified_at")) if ids else []
 
 
 def group_storage_used(*, group: Group, now: datetime | None = None) -> int:

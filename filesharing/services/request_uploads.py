@@ -15,12 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_event, audit_events_bulk
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, new_instances
 from core.errors import ApplicationError
 from filesharing import s3
 from filesharing.models import File
 from filesharing.names import validate_content_type, validate_filename
-from filesharing.selectors import group_storage_used
+from filesharing.selectors import group_storage_used, verified_files_with_digests
 from filesharing.services.latest import files_supersede, latest_version_numbers
 from filesharing.services.storage import storage_capabilities
 from groups.models import Group
@@ -127,10 +127,7 @@ def _duplicates(*, group: Group, specs: list[FileSpec]) -> dict[tuple[str, int],
     if not digests:
         return {}
     found: dict[tuple[str, int], File] = {}
-    candidates = File.objects.filter(
-        group=group, status=File.Status.VERIFIED, deleted_at__isnull=True, sha256__in=digests
-    ).order_by("verified_at")
-    for file in candidates:
+    for file in verified_files_with_digests(group_id=group.pk, digests=digests):
         assert file.size is not None
         found[(file.sha256, file.size)] = file
     return found
@@ -177,21 +174,29 @@ def file_request_uploads(
         )
         group_quota_check(group=group, specs=specs, now=now)
         deadline = now + settings.UPLOAD_DEADLINE
-        files = [
-            File(
-                group=group,
-                uploader=user,
-                name=spec.name or "",
-                version=version,
-                content_type=spec.content_type,
-                declared_size=spec.size,
-                declared_sha256=spec.sha256 or "",
-                declared_md5=spec.md5 or "",
-                upload_deadline=deadline,
-                is_latest=True,
-            )
-            for spec, version in zip(specs, _next_versions(group=group, specs=specs), strict=True)
-        ]
+        files = new_instances(
+            File,
+            common={
+                "group_id": group.pk,
+                "uploader_id": user.pk,
+                "upload_deadline": deadline,
+                "is_latest": True,
+            },
+            rows=(
+                {
+                    "name": spec.name or "",
+                    "version": version,
+                    "content_type": spec.content_type,
+                    "declared_size": spec.size,
+                    "declared_sha256": spec.sha256 or "",
+                    "declared_md5": spec.md5 or "",
+                }
+                for spec, version in zip(
+                    specs, _next_versions(group=group, specs=specs), strict=True
+                )
+            ),
+            related={"group": group, "uploader": user},
+        )
         if files:
             files_supersede(group_id=group.pk, names=[file.name for file in files])
             bulk_insert(files)

@@ -77,7 +77,11 @@ def _file_queries(client: APIClient, url: str) -> list[str]:
 
 
 def _assert_indexed(sql: str) -> None:
-    on_files = [node for node in _explain(sql) if node.get("Relation Name") == FILES_TABLE]
+    on_files = [
+        node
+        for node in _explain(sql)
+        if node.get("Relation Name") == FILES_TABLE and node["Node Type"] != "ModifyTable"
+    ]
     scans = {node["Node Type"] for node in on_files}
     assert "Seq Scan" not in scans, f"sequential scan of the files table in:\n{sql}"
     assert on_files and scans <= {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, scans
@@ -160,3 +164,49 @@ def test_an_old_style_listing_would_fail_the_check(member: APIClient) -> None:
 
     with pytest.raises(AssertionError):
         _assert_indexed(sql)
+
+
+def test_request_uploads_looks_versions_and_digests_up_through_indexes(
+    member: APIClient, seeded: None
+) -> None:
+    """The dedup lookup, the version numbers and the superseding of old versions, for a
+    hundred files of which one has the content of a verified file and one a taken name."""
+    membership = Membership.objects.order_by("pk").first()
+    assert membership is not None
+    verified = (
+        File.objects.filter(group_id=membership.group_id, status=File.Status.VERIFIED)
+        .exclude(sha256="")
+        .order_by("pk")
+        .first()
+    )
+    taken = File.objects.filter(group_id=membership.group_id, is_latest=True).exclude(name="")
+    taken_name = taken.exclude(pk=getattr(verified, "pk", None)).order_by("pk").first()
+    assert verified is not None and taken_name is not None
+    files = [
+        {"name": f"new_{i}.fastq.gz", "size": 100 + i, "sha256": f"{i:064x}"} for i in range(98)
+    ]
+    files.append({"name": "same_content.bam", "size": verified.size, "sha256": verified.sha256})
+    files.append({"name": taken_name.name, "size": 5, "sha256": "f" * 64})
+
+    with CaptureQueriesContext(connection) as captured:
+        response = member.post(
+            "/api/files/request-uploads",
+            {"groupId": membership.group_id, "files": files},
+            format="json",
+        )
+
+    assert response.status_code == 200, response.content[:300]
+    answer = response.json()
+    assert answer[98]["fileId"] == str(verified.pk) and answer[98]["deduplicated"] is True
+    assert answer[99]["version"] == taken_name.version + 1
+    on_files = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith(("SELECT", "UPDATE")) and FILES_TABLE in query["sql"]
+    ]
+    assert any("sha256 = ANY" in sql for sql in on_files), on_files
+    assert any(sql.startswith("UPDATE") for sql in on_files), on_files
+    for sql in on_files:
+        _assert_indexed(sql)
+    taken_name.refresh_from_db()
+    assert taken_name.is_latest is False
