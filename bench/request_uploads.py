@@ -169,7 +169,7 @@ def breakdown(group: Any, files: int, rounds: int) -> None:
         started = time.perf_counter()
         new_instances(
             File,
-            common={"group_id": group.pk, "uploader_id": user.pk, "upload_deadline": None},
+            common={"upload_deadline": None},
             rows=({"name": f"n{i}", "version": 2, "declared_size": 1} for i in range(files)),
             related={"group": group, "uploader": user},
         )

@@ -56,8 +56,10 @@ def new_instances(
     third of the time of keyword construction, which looks every field's default up again
     for each object). `common` and each of `rows` give values by attribute name (`group_id`,
     not `group`); other fields take their defaults, callable ones (uuid4) called per row;
-    `related` objects (by field name) are cached on every instance, so reading them makes no
-    query."""
+    `related` objects (by field name) are set on every instance, key and cached object, so
+    reading them makes no query."""
+    relations = [(model._meta.get_field(name), obj) for name, obj in (related or {}).items()]
+    common = common | {relation.attname: obj.pk for relation, obj in relations}  # type: ignore[union-attr]
     fields = model._meta.concrete_fields
     names = {field.attname for field in fields}
     rows = list(rows)
@@ -75,7 +77,6 @@ def new_instances(
         else:
             fixed.append(field.get_default())
     position = {field.attname: index for index, field in enumerate(fields)}
-    cached = [(model._meta.get_field(name), value) for name, value in (related or {}).items()]
     made: list[ModelT] = []
     for row in rows:
         values = list(fixed)
@@ -84,7 +85,7 @@ def new_instances(
         for name, value in row.items():
             values[position[name]] = value
         obj = model(*values)
-        for relation, value in cached:
+        for relation, value in relations:
             relation.set_cached_value(obj, value)  # type: ignore[union-attr]
         made.append(obj)
     return made

@@ -10,7 +10,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -123,14 +122,13 @@ def verified_files_with_digests(*, group_id: int, digests: Collection[str]) -> l
     first: one array parameter, probed in the partial index of verified digests."""
     if not digests:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM filesharing_file WHERE sha256 = ANY(%s) AND group_id = %s"
-            " AND status = 'verified' AND deleted_at IS NULL",
+    return list(
+        File.objects.raw(
+            "SELECT * FROM filesharing_file WHERE sha256 = ANY(%s) AND group_id = %s"
+            " AND status = 'verified' AND deleted_at IS NULL ORDER BY verified_at",
             [sorted(digests), group_id],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    return list(File.objects.filter(pk__in=ids).order_by("verified_at")) if ids else []
+    )
 
 
 def group_storage_used(*, group: Group, now: datetime | None = None) -> int:

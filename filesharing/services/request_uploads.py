@@ -176,12 +176,7 @@ def file_request_uploads(
         deadline = now + settings.UPLOAD_DEADLINE
         files = new_instances(
             File,
-            common={
-                "group_id": group.pk,
-                "uploader_id": user.pk,
-                "upload_deadline": deadline,
-                "is_latest": True,
-            },
+            common={"upload_deadline": deadline, "is_latest": True},
             rows=(
                 {
                     "name": spec.name or "",

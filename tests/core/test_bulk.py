@@ -22,12 +22,7 @@ def test_instances_built_positionally_are_saved_as_keyword_built_ones_would_be()
 
     made = new_instances(
         File,
-        common={
-            "group_id": group.pk,
-            "uploader_id": user.pk,
-            "is_latest": True,
-            "upload_deadline": timezone.now(),
-        },
+        common={"is_latest": True, "upload_deadline": timezone.now()},
         rows=[{"name": "a.fastq", "version": 3}, {"name": "b.fastq", "declared_size": 7}],
         related={"group": group, "uploader": user},
     )
