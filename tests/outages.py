@@ -92,7 +92,8 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.resume()
+            # Killed as it is: a frozen server resumed first would briefly serve what was sent
+            # to it while frozen (a queued task reaching a worker) before it died.
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
