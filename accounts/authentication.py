@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from accounts.models import ApiToken
 from accounts.services import TOKEN_PREFIX, token_hash, token_touch
 from accounts.sign_in import sign_in_failed, sign_in_refused_for
+from groups.pipeline import pipeline_permission_annotations, remember_pipeline
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -26,10 +27,16 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         wait = sign_in_refused_for(request)
         if wait is not None:
             raise exceptions.Throttled(wait, "Too many invalid tokens from this address.")
-        token = ApiToken.objects.select_related("user").filter(token_hash=token_hash(raw)).first()
+        token = (
+            ApiToken.objects.select_related("user")
+            .annotate(**pipeline_permission_annotations("user_id"))
+            .filter(token_hash=token_hash(raw))
+            .first()
+        )
         if token is None or not token.is_active or not token.user.is_active:
             sign_in_failed(request)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        remember_pipeline(token.user, token)
         token_touch(token=token)
         return token.user, token
 

@@ -157,7 +157,12 @@ class File(models.Model):
 
     @property
     def key(self) -> str:
-        return f"files/{self.id}"
+        return object_key(self.id)
+
+
+def object_key(file_id: object) -> str:
+    """The S3 key of a file's bytes."""
+    return f"files/{file_id}"
 
 
 class MultipartUpload(models.Model):

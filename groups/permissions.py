@@ -9,8 +9,7 @@ from rest_framework.views import APIView
 from core.errors import ApplicationError
 from core.types import Actor, AnyUser
 from groups.models import Group, Membership
-
-PIPELINE_PERMISSION = "groups.act_as_pipeline"
+from groups.pipeline import PIPELINE_PERMISSION, pipeline_known
 
 
 def user_is_curator(user: Actor) -> bool:
@@ -22,6 +21,9 @@ def user_is_curator(user: Actor) -> bool:
 def user_is_pipeline(user: Actor) -> bool:
     if user is None:
         return False
+    known = pipeline_known(user)
+    if known is not None:
+        return known
     return bool(user.is_authenticated and user.has_perm(PIPELINE_PERMISSION))
 
 

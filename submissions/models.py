@@ -3,11 +3,19 @@ them (Loculus's submission model, with files)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.query import ModelIterable
 
-from filesharing.models import File
+from filesharing.models import File, object_key
 from groups.models import Group
 
 
@@ -26,6 +34,110 @@ MAX_VERSION = 2**31 - 1
 
 def accession_code(number: int) -> str:
     return f"{settings.ACCESSION_PREFIX}{number:06d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """What an entry shows of a file it cites (the file's own row holds more)."""
+
+    id: uuid.UUID
+    size: int | None
+    sha256: str
+    md5: str
+    status: str
+    released_at: datetime | None
+    deleted_at: datetime | None
+    s3_version_id: str
+
+    @property
+    def key(self) -> str:
+        return object_key(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An `EntryFile` read as a plain row, with what the entry shows of its file."""
+
+    id: int
+    entry_id: int
+    kind: str
+    category: str
+    name: str
+    file_id: uuid.UUID
+    processed_data_id: int | None
+    file: AttachedFile
+
+
+_ATTACHMENT_COLUMNS = ("id", "entry_id", "kind", "category", "name", "file_id")
+_ATTACHED_FILE_COLUMNS = (
+    "processed_data_id",
+    "file__size",
+    "file__sha256",
+    "file__md5",
+    "file__status",
+    "file__released_at",
+    "file__deleted_at",
+    "file__s3_version_id",
+)
+
+
+def attachments_by_entry(entry_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+    """The attachments of these entries in one query of plain rows, each entry's ordered by
+    kind, category and name. A page of entries cites hundreds of files: two model instances
+    for each (the attachment and its file) would cost more than the rest of the page."""
+    found: dict[int, list[Attachment]] = {}
+    rows = (
+        EntryFile.objects.filter(entry_id__in=list(entry_ids))
+        .order_by("entry_id", "kind", "category", "name")
+        .values_list(*_ATTACHMENT_COLUMNS, *_ATTACHED_FILE_COLUMNS)
+    )
+    for pk, entry_id, kind, category, name, file_id, processed_data_id, *shown in rows:
+        attached = AttachedFile(file_id, *shown)
+        found.setdefault(entry_id, []).append(
+            Attachment(pk, entry_id, kind, category, name, file_id, processed_data_id, attached)
+        )
+    return found
+
+
+def _attach(entries: list[SequenceEntry]) -> None:
+    found = attachments_by_entry(entry.pk for entry in entries)
+    for entry in entries:
+        entry._attachments = found.get(entry.pk, [])
+
+
+class EntryQuerySet(models.QuerySet["SequenceEntry"]):
+    """Entries that can be read with their attachments (`with_attachments`): one query of
+    plain rows for all the entries read, by list, `get`, `iterator` chunk by chunk."""
+
+    _with_attachments = False
+
+    def with_attachments(self) -> EntryQuerySet:
+        clone = self.all()
+        clone._with_attachments = True
+        return clone
+
+    def _clone(self) -> EntryQuerySet:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._with_attachments = self._with_attachments
+        return clone
+
+    def _attaches(self) -> bool:
+        return self._with_attachments and issubclass(self._iterable_class, ModelIterable)
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._attaches() and self._result_cache:
+            _attach(self._result_cache)
+
+    def _iterator(self, use_chunked_fetch: bool, chunk_size: int | None) -> Iterator[Any]:
+        rows = super()._iterator(use_chunked_fetch, chunk_size)  # type: ignore[misc]
+        if not self._attaches():
+            yield from rows
+            return
+        while batch := list(islice(rows, chunk_size or 2000)):
+            _attach(batch)
+            yield from batch
 
 
 class SequenceEntry(models.Model):
@@ -56,6 +168,9 @@ class SequenceEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = EntryQuerySet.as_manager()
+    _attachments: list[Attachment] | None = None
+
     class Meta:
         verbose_name_plural = "sequence entries"
         ordering = ["accession", "version"]
@@ -82,6 +197,13 @@ class SequenceEntry(models.Model):
     @property
     def accession_version(self) -> str:
         return f"{self.accession}.{self.version}"
+
+    def attachment_rows(self) -> list[Attachment]:
+        """Its attachments as plain rows: those read with it (`with_attachments`), else read
+        now, once."""
+        if self._attachments is None:
+            self._attachments = attachments_by_entry([self.pk]).get(self.pk, [])
+        return self._attachments
 
 
 class ProcessedData(models.Model):

@@ -14,7 +14,14 @@ from core.types import AnyUser
 from filesharing.models import File
 from groups.models import Membership
 from groups.permissions import user_is_curator, user_is_pipeline
-from submissions.models import EntryFile, PipelineVersion, ProcessedData, SequenceEntry
+from submissions.models import (
+    Attachment,
+    EntryFile,
+    EntryQuerySet,
+    PipelineVersion,
+    ProcessedData,
+    SequenceEntry,
+)
 
 ACCESSION_VERSION = re.compile(r"^(?P<accession>[A-Za-z0-9_]{1,32})\.(?P<version>\d{1,9})$")
 
@@ -55,7 +62,8 @@ def readable_group_ids(*, user: AnyUser) -> frozenset[int] | None:
         return frozenset()
     if user_is_curator(user) or user_is_pipeline(user):
         return None
-    return frozenset(Membership.objects.filter(user_id=user.pk).values_list("group_id", flat=True))
+    memberships = Membership.objects.filter(user_id=user.pk).order_by()  # no join for the order
+    return frozenset(memberships.values_list("group_id", flat=True))
 
 
 def split_accession_version(text: str) -> tuple[str, int] | None:
@@ -113,35 +121,17 @@ def entry_get_for_user(*, accession_version: str, user: AnyUser) -> SequenceEntr
         raise NotFoundError("entry", accession_version) from None
 
 
-_FILE_FIELDS_NOT_SHOWN = (
-    "uploader",
-    "version",
-    "content_type",
-    "declared_size",
-    "declared_sha256",
-    "declared_md5",
-    "failure_reason",
-    "etag",
-    "upload_requested_at",
-    "upload_deadline",
-    "verified_at",
-    "expires_at",
-    "is_latest",
-    "attachment_count",
-)
-
-
 def with_details(entries: QuerySet[SequenceEntry]) -> QuerySet[SequenceEntry]:
-    # A page of entries names hundreds of files: their upload bookkeeping is never shown with
-    # an entry, and reading it (four timestamps a file) would cost more than the rest.
-    files = (
-        EntryFile.objects.select_related("file")
-        .defer(*(f"file__{name}" for name in _FILE_FIELDS_NOT_SHOWN))
-        .order_by("kind", "category", "name")
-    )
-    return entries.prefetch_related(
-        Prefetch("files", queryset=files),
-        Prefetch("processed", queryset=ProcessedData.objects.order_by("pipeline_version")),
+    """With their attachments as plain rows (`SequenceEntry.attachment_rows`) and their
+    processed data. The submitted sequences are not read: no answer about several entries
+    shows them, and they can be the largest part of a row."""
+    assert isinstance(entries, EntryQuerySet)
+    return (
+        entries.with_attachments()
+        .defer("sequences")
+        .prefetch_related(
+            Prefetch("processed", queryset=ProcessedData.objects.order_by("pipeline_version"))
+        )
     )
 
 
@@ -168,12 +158,12 @@ def entry_displayed_processed(
 
 def entry_visible_files(
     *, entry: SequenceEntry, processed: ProcessedData | None, group_reader: bool
-) -> list[EntryFile]:
+) -> list[Attachment]:
     """Submitted files for the group; the shown processed data's outputs. Others see only
     files that are released."""
     shown = [
         attachment
-        for attachment in entry.files.all()
+        for attachment in entry.attachment_rows()
         if attachment.kind == EntryFile.Kind.INPUT
         or (processed is not None and attachment.processed_data_id == processed.pk)
     ]
@@ -227,5 +217,5 @@ def entry_file_get_for_user(
         entry=entry, processed=processed, group_reader=group_reader
     ):
         if attachment.category == category and attachment.name == name:
-            return attachment
+            return EntryFile.objects.select_related("file").get(pk=attachment.id)
     raise NotFoundError("file", f"{accession_version}/{category}/{name}")

@@ -80,7 +80,7 @@ def manifest_lines(
         )
         if processed is None:
             continue
-        for attachment in entry.files.all():
+        for attachment in entry.attachment_rows():
             if (
                 attachment.kind != EntryFile.Kind.OUTPUT
                 or attachment.processed_data_id != processed.pk

@@ -17,7 +17,7 @@ from core.types import AnyUser
 from filesharing.models import File
 from filesharing.selectors import file_get_for_user
 from interop.drs.ids import DrsId, category_bundle_id, drs_uri
-from submissions.models import EntryFile, SequenceEntry
+from submissions.models import Attachment, SequenceEntry
 from submissions.selectors import (
     current_pipeline_versions,
     entry_displayed_processed,
@@ -81,7 +81,7 @@ def _bundle_checksum(digests: Iterable[str]) -> list[dict[str, str]]:
     return [{"type": "sha-256", "checksum": hashlib.sha256(joined.encode()).hexdigest()}]
 
 
-def _entry_files(entry: SequenceEntry, user: AnyUser) -> list[EntryFile]:
+def _entry_files(entry: SequenceEntry, user: AnyUser) -> list[Attachment]:
     group_reader = user_can_read_entry_group(user=user, entry=entry)
     processed = entry_displayed_processed(
         entry=entry,
@@ -97,13 +97,13 @@ def _entry_files(entry: SequenceEntry, user: AnyUser) -> list[EntryFile]:
     ]
 
 
-def _file_content(request: HttpRequest, attachment: EntryFile) -> dict[str, Any]:
+def _file_content(request: HttpRequest, attachment: Attachment) -> dict[str, Any]:
     file_id = str(attachment.file_id)
     return {"name": attachment.name, "id": file_id, "drs_uri": [drs_uri(request, file_id)]}
 
 
 def _category_bundle(
-    request: HttpRequest, entry: SequenceEntry, category: str, files: list[EntryFile]
+    request: HttpRequest, entry: SequenceEntry, category: str, files: list[Attachment]
 ) -> dict[str, Any]:
     object_id = category_bundle_id(entry.accession_version, category)
     return {
@@ -122,7 +122,7 @@ def _category_bundle(
 
 def bundle(request: HttpRequest, drs_id: DrsId, user: AnyUser, *, expand: bool) -> dict[str, Any]:
     entry = entry_get_for_user(accession_version=drs_id.accession_version, user=user)
-    by_category: dict[str, list[EntryFile]] = {}
+    by_category: dict[str, list[Attachment]] = {}
     for attachment in _entry_files(entry, user):
         by_category.setdefault(attachment.category, []).append(attachment)
     if drs_id.category:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 
 from filesharing import s3
 from interop.drs.ids import drs_uri
-from submissions.models import EntryFile, ProcessedData, SequenceEntry
+from submissions.models import Attachment, EntryFile, ProcessedData, SequenceEntry
 from submissions.selectors import entry_displayed_processed, entry_visible_files
 from submissions.services import Claim
 
@@ -32,7 +32,7 @@ def download_url(request: Request, file_id: object) -> str:
     return str(template).replace(_PLACEHOLDER, str(file_id))
 
 
-def public_url(attachment: EntryFile) -> str | None:
+def public_url(attachment: Attachment) -> str | None:
     if attachment.file.released_at is None:
         return None
     return s3.public_url(
@@ -98,7 +98,7 @@ class EntrySerializer(EntryIdentitySerializer):
         )
 
 
-def _file(request: Request, attachment: EntryFile) -> dict[str, Any]:
+def _file(request: Request, attachment: Attachment) -> dict[str, Any]:
     return {
         "kind": attachment.kind,
         "category": attachment.category,

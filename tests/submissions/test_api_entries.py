@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.submissions.conftest import (
     approve,
     av,
+    cell,
     claimed,
     error_code,
     processed,
@@ -16,6 +19,7 @@ from tests.submissions.conftest import (
     revise,
     row,
     submitted,
+    upload,
 )
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +85,36 @@ def test_pages(submitter: Any) -> None:
     page = submitter.client.get("/api/entries/?page_size=2&page=3").json()
     assert page["count"] == 5
     assert len(page["results"]) == 1
+
+
+def test_a_page_of_entries_reads_their_files_in_the_same_queries_at_any_size(
+    submitter: Any,
+) -> None:
+    rows = []
+    for i in range(5):  # both pages below have a next one, so both count
+        reads = [
+            upload(submitter, f"reads {i} {n}".encode(), name=f"r{i}{n}.fastq") for n in (1, 2)
+        ]
+        cells = cell(*((f"run{n}.fastq", file_id) for n, file_id in enumerate(reads, 1)))
+        rows.append(row(f"s{i}", **{"files.raw_reads": cells}))
+    answers = submitted(submitter, rows)
+
+    def page(size: int) -> tuple[list[dict[str, Any]], int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = submitter.client.get(f"/api/entries/?page_size={size}")
+        assert response.status_code == 200, response.content
+        return response.json()["results"], len(queries.captured_queries)
+
+    one, queries_for_one = page(1)
+    four, queries_for_four = page(4)
+
+    assert queries_for_four == queries_for_one
+    assert [entry["accessionVersion"] for entry in four] == [av(a) for a in answers[:4]]
+    for entry in four:
+        assert [(f["category"], f["name"], f["kind"]) for f in entry["files"]] == [
+            ("raw_reads", "run1.fastq", "input"),
+            ("raw_reads", "run2.fastq", "input"),
+        ]
+        assert all(f["url"].endswith(f"/api/files/{f['fileId']}/download") for f in entry["files"])
+        assert all(len(f["sha256"]) == 64 and f["released"] is False for f in entry["files"])
+    assert one == four[:1]

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
-from submissions.models import EntryFile, SequenceEntry
+from submissions.models import Attachment, EntryFile, SequenceEntry
 from submissions.organisms import organisms
 from submissions.selectors import (
     EntryFilters,
@@ -70,7 +70,7 @@ def _entry_row(entry: SequenceEntry, current: dict[str, int]) -> dict[str, Any]:
         "processed": processed,
         "errors": errors,
         "warnings": list(processed.warnings) if processed else [],
-        "files": len(entry.files.all()),
+        "files": len(entry.attachment_rows()),
         "approvable": entry.status == SequenceEntry.Status.PROCESSED and not errors,
     }
 
@@ -110,7 +110,7 @@ def entry_detail(request: HttpRequest, accession_version: str) -> HttpResponse:
     return render(request, "web/entry_detail.html", context)
 
 
-def _once_each(files: list[EntryFile]) -> list[EntryFile]:
+def _once_each(files: list[Attachment]) -> list[Attachment]:
     """A submitted file the pipeline passed through is listed once, as its output."""
     outputs = {(a.category, a.name, a.file_id) for a in files if a.kind == EntryFile.Kind.OUTPUT}
     return [

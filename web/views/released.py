@@ -92,7 +92,7 @@ def _row(entry: SequenceEntry, current: dict[str, int]) -> dict[str, Any]:
     )
     files = [
         a
-        for a in entry.files.all()
+        for a in entry.attachment_rows()
         if processed is not None and a.processed_data_id == processed.pk
     ]
     return {

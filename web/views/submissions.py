@@ -203,7 +203,7 @@ def _prefill(request: HttpRequest, *, revision: bool) -> dict[str, Any]:
         entry = entry_get_for_user(accession_version=wanted, user=request.user)
     except NotFoundError:
         return {}
-    inputs = [a for a in entry.files.all() if a.kind == EntryFile.Kind.INPUT]
+    inputs = [a for a in entry.attachment_rows() if a.kind == EntryFile.Kind.INPUT]
     columns = sorted(entry.metadata)
     categories = sorted({a.category for a in inputs})
     header = ["accession", "submissionId", *columns, *(FILES_PREFIX + c for c in categories)]
