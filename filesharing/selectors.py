@@ -114,7 +114,12 @@ def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]
         files = files.filter(orphaned_q()) if filters.orphaned else files.exclude(orphaned_q())
     if not filters.all_versions:
         files = files.filter(is_latest=True)
+    # A listing shows its files' group and uploader by name: their other columns stay unread.
+    files = files.only(*_FILE_COLUMNS, "group__name", "uploader__username")
     return files.order_by("-upload_requested_at", "name", "-version")
+
+
+_FILE_COLUMNS = tuple(field.name for field in File._meta.concrete_fields)
 
 
 def verified_files_with_digests(*, group_id: int, digests: Collection[str]) -> list[File]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from rest_framework import ISO_8601, fields, serializers
@@ -26,20 +27,13 @@ Render = Callable[[Any], Any]
 _MISSING: Any = object()
 
 
-def _datetime_renderer(field: fields.DateTimeField) -> Render:
+def _zoned(field: fields.Field) -> bool:
+    """Date-times DRF renders as ISO 8601 in the current time zone, which represent_many then
+    renders itself: the zone is looked up once per page, not once per value."""
+    if type(field) is not fields.DateTimeField or hasattr(field, "timezone"):
+        return False  # a time zone of the field's own
     output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-    if not isinstance(output_format, str) or output_format.lower() != ISO_8601:
-        return field.to_representation
-    if hasattr(field, "timezone"):  # a time zone of the field's own
-        return field.to_representation
-
-    def render(value: Any) -> Any:
-        if not isinstance(value, datetime.datetime) or not timezone.is_aware(value):
-            return field.to_representation(value)
-        text = timezone.localtime(value).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-    return render
+    return isinstance(output_format, str) and output_format.lower() == ISO_8601
 
 
 def _renderer(field: fields.Field) -> Render:
@@ -50,15 +44,14 @@ def _renderer(field: fields.Field) -> Render:
         return int
     if isinstance(field, fields.UUIDField) and kind is fields.UUIDField:
         return str if field.uuid_format == "hex_verbose" else field.to_representation
-    if isinstance(field, fields.DateTimeField) and kind is fields.DateTimeField:
-        return _datetime_renderer(field)
     return field.to_representation
 
 
 def _reader(field: fields.Field) -> Callable[[Any], Any]:
-    """The field's attribute of a row by plain attribute access; anything unusual on the way
-    (a None before the end, a mapping, a callable, a missing attribute) is left to DRF's own
-    `get_attribute`, defaults and skipped fields included (_MISSING: the key is left out)."""
+    """The field's attribute of a row (not a mapping) by plain attribute access; anything
+    unusual on the way (a None before the end, a mapping, a callable, a missing attribute) is
+    left to DRF's own `get_attribute`, defaults and skipped fields included (_MISSING: the key
+    is left out)."""
     attrs = field.source_attrs
 
     def exact(row: Any) -> Any:
@@ -71,7 +64,7 @@ def _reader(field: fields.Field) -> Callable[[Any], Any]:
         value = row
         try:
             for attr in attrs:
-                if value is None or isinstance(value, Mapping):
+                if value is None or (value is not row and isinstance(value, Mapping)):
                     return exact(row)
                 value = getattr(value, attr)
         except (AttributeError, ObjectDoesNotExist):
@@ -82,10 +75,12 @@ def _reader(field: fields.Field) -> Callable[[Any], Any]:
 
 
 @cache
-def _plan(serializer_class: type[serializers.Serializer]) -> tuple[tuple[str, Any, Render], ...]:
+def _plan(
+    serializer_class: type[serializers.Serializer],
+) -> tuple[tuple[str, Any, Render, bool], ...]:
     declared = serializer_class()
     return tuple(
-        (name, _reader(field), _renderer(field))
+        (name, _reader(field), _renderer(field), _zoned(field))
         for name, field in declared.fields.items()
         if not field.write_only
     )
@@ -106,13 +101,23 @@ def represent_many(
     if not _simple(serializer_class):
         return list(serializer_class(rows, many=True).data)
     plan = _plan(serializer_class)
+    zone = timezone.get_current_timezone() if settings.USE_TZ else None
     rendered = []
     for row in rows:
+        if isinstance(row, Mapping):
+            rendered.append(dict(serializer_class(row).data))
+            continue
         item: dict[str, Any] = {}
-        for name, read, render in plan:
+        for name, read, render, zoned in plan:
             value = read(row)
             if value is _MISSING:
                 continue
-            item[name] = None if value is None else render(value)
+            if value is None:
+                item[name] = None
+            elif zoned and zone and type(value) is datetime.datetime and value.tzinfo:
+                text = value.astimezone(zone).isoformat()  # aware: as timezone.localtime
+                item[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+            else:
+                item[name] = render(value)
         rendered.append(item)
     return rendered

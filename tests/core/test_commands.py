@@ -140,7 +140,7 @@ def test_manage_py_defaults_to_the_local_settings_on_postgresql_with_a_real_work
         check=True,
     )
     assert "SETTINGS_MODULE = 'config.settings.local'" in result.stdout
-    assert "'ENGINE': 'django.db.backends.postgresql'" in result.stdout
+    assert "'ENGINE': 'core.postgresql'" in result.stdout
     assert "'PORT': 5999" in result.stdout
     assert "CELERY_BROKER_URL = 'redis://127.0.0.1:6999/0'" in result.stdout
     assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout

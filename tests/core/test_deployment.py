@@ -80,7 +80,7 @@ print(json.dumps({
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "db": "postgres",
-        "engine": "django.db.backends.postgresql",
+        "engine": "core.postgresql",
         "broker": "redis://redis:6379/0",
         "endpoint": "http://minio:9000",
         "key": "seqvault",

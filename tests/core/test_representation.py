@@ -68,3 +68,23 @@ def test_defaults_skipped_fields_methods_and_formats_follow_drf() -> None:
     assert all("optional" not in row and "secret" not in row for row in expected)
     assert expected[0]["stamp"] == "2026-01-02T03:04:05.600000Z"
     assert expected[0]["formatted"] == "2026-01-02"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Zurich", "America/Los_Angeles"])
+def test_date_times_follow_the_current_time_zone(zone: str) -> None:
+    winter = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    summer = datetime.datetime(2026, 7, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC)
+    rows = [_Row("a", None, None), _Row("b", None, None)]
+    rows[0].stamp, rows[1].stamp = winter, summer
+    rows[1].naive = datetime.datetime(2026, 7, 2, 3, 4, 5)  # naive: left to DRF
+
+    with timezone.override(zone):
+        expected = _Sample(rows, many=True).data
+        assert represent_many(_Sample, rows) == expected
+    if zone == "UTC":
+        assert [row["stamp"] for row in expected] == [
+            "2026-01-02T03:04:05Z",
+            "2026-07-02T03:04:05.123456Z",
+        ]
+    else:
+        assert all(not row["stamp"].endswith("Z") for row in expected)
