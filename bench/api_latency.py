@@ -7,19 +7,23 @@ on the same gunicorn, with Debian's `wrk`.
     .venv/bin/python manage.py seed_large_database --files 10000 --groups 10 --users 100 \\
         --entries 1000                                                    # into the small db
     .venv/bin/python -m bench.api_latency --large postgres://…/big --small postgres://…/small \\
-        [--duration 30] [--rounds 3] [--connections 50]
+        [--duration 30] [--rounds 3] [--connections 50] [--against ../seqvault-before]
 
 Targets, each as a member of a seeded group (requests rotate over up to 50 members of
 different groups): GET /api/files/, GET /api/files/?released=true, GET /api/entries/,
 POST /api/files/request-uploads with 10 declared files (every call adds a version of the same
 10 names, so versions accumulate as it runs), GET /api/files/<id>/download (a 307).
 Rounds interleave the bare app, the small and the large database, target by target; each
-prints min/median/max over the rounds of p50 and p99, requests/s and errors.
+prints min/median/max over the rounds of p50 and p99, requests/s and errors. With `--against`,
+another checkout of seqvault (e.g. `git worktree add ../seqvault-before <commit>`; its
+migrations must be the large database's) serves the large database too, as server `then`,
+interleaved with the rest, and the ratios of this checkout's figures to its are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -146,7 +150,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--targets", nargs="*", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument(
+        "--against", type=Path, help="another checkout, served on the large database as `then`"
+    )
     args = parser.parse_args()
+    if args.against and not (args.against / "config" / "wsgi.py").is_file():
+        parser.error(f"--against {args.against}: not a checkout of seqvault (no config/wsgi.py)")
     sys.path.insert(0, str(ROOT))
     if args.prepare:
         prepare()
@@ -159,12 +168,19 @@ def main() -> int:
         logs = ROOT / "var" / "bench-logs"
         databases = {"10k": args.small, "1M": args.large}
         members = {name: members_of(url) for name, url in databases.items()}
-        with (
-            gunicorn("bare", "bench.bare_wsgi:application", server_env(args.small), logs) as bare,
-            gunicorn("10k", "config.wsgi:application", server_env(args.small), logs) as small,
-            gunicorn("1M", "config.wsgi:application", server_env(args.large), logs) as large,
-        ):
+        with contextlib.ExitStack() as stack:
+            app = "config.wsgi:application"
+            small_env, large_env = server_env(args.small), server_env(args.large)
+            bare = stack.enter_context(
+                gunicorn("bare", "bench.bare_wsgi:application", small_env, logs)
+            )
+            small = stack.enter_context(gunicorn("10k", app, small_env, logs))
+            large = stack.enter_context(gunicorn("1M", app, large_env, logs))
             servers = [(bare, members["10k"]), (small, members["10k"]), (large, members["1M"])]
+            if args.against:
+                root = args.against.resolve()
+                then = stack.enter_context(gunicorn("then", app, large_env, logs, root=root))
+                servers.append((then, members["1M"]))
             for server, people in servers[1:]:  # warm every worker's connections and caches
                 for name in args.targets:
                     method, path = TARGETS[name]
@@ -199,8 +215,10 @@ def report(results: dict[tuple[str, str], list[WrkResult]], args: argparse.Names
     )
     print(f"{'target':<20} {'server':<5} {'p50 ms':>17} {'p99 ms':>20} {'req/s':>20} errors")
     for name in args.targets:
-        for server in ("bare", "10k", "1M"):
+        for server in ("bare", "10k", "1M", "then"):
             runs = results[(name, server)]
+            if not runs:
+                continue
             print(
                 f"{name:<20} {server:<5} {spread([r.p50_ms for r in runs]):>17} "
                 f"{spread([r.p99_ms for r in runs]):>20} "
@@ -210,6 +228,17 @@ def report(results: dict[tuple[str, str], list[WrkResult]], args: argparse.Names
         large = statistics.median(r.p99_ms for r in results[(name, "1M")])
         ratio = f"{large / small:.2f}" if small and large else "n/a (a run completed nothing)"
         print(f"{name:<20} p99 1M / p99 10k (medians): {ratio}")
+        if results[(name, "then")]:
+            print(f"{name:<20} 1M / then (medians): {_against(results, name)}")
+
+
+def _against(results: dict[tuple[str, str], list[WrkResult]], name: str) -> str:
+    now, then = results[(name, "1M")], results[(name, "then")]
+    rate = statistics.median(r.per_second for r in now) / statistics.median(
+        r.per_second for r in then
+    )
+    p99 = statistics.median(r.p99_ms for r in now) / statistics.median(r.p99_ms for r in then)
+    return f"requests/s {rate:.2f}, p99 {p99:.2f}"
 
 
 if __name__ == "__main__":

@@ -86,8 +86,10 @@ def gunicorn(
     workers: int = GUNICORN_WORKERS,
     threads: int = 1,
     timeout: int = 30,
+    root: Path = ROOT,
 ) -> Iterator[Server]:
-    """gunicorn serving `app` on a free loopback port, once Django (or the app) answers."""
+    """gunicorn serving `app` on a free loopback port, once Django (or the app) answers; the
+    app is imported from `root` (another checkout of the project, to compare with)."""
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -108,7 +110,7 @@ def gunicorn(
     ]
     with open(log_dir / f"{name}.log", "wb") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(name=name, url=f"http://127.0.0.1:{port}", process=process)
     try:
