@@ -5,6 +5,7 @@ Free of DRF imports: token authentication uses it while DRF loads its settings.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
@@ -16,11 +17,13 @@ PIPELINE_PERMISSION = "groups.act_as_pipeline"
 _KNOWN = "_seqvault_is_pipeline"
 
 
+@cache
 def pipeline_permission_annotations(user_id: str) -> dict[str, Exists]:
     """Subqueries telling whether the user in the outer query's column `user_id` holds the
     pipeline permission itself or through one of its Django groups: read with the user, they
     save the two permission queries of `has_perm`. Each probes one link table, so that they
-    add little to planning the query. See `remember_pipeline`."""
+    add little to planning the query. Built once: Django copies expressions as it resolves
+    them, so the same ones serve every query. See `remember_pipeline`."""
     app_label, codename = PIPELINE_PERMISSION.split(".")
     permission = Permission.objects.filter(
         content_type__app_label=app_label, codename=codename

@@ -198,6 +198,10 @@ class SequenceEntry(models.Model):
     def accession_version(self) -> str:
         return f"{self.accession}.{self.version}"
 
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._attachments = None  # as Django forgets what it prefetched
+
     def attachment_rows(self) -> list[Attachment]:
         """Its attachments as plain rows: those read with it (`with_attachments`), else read
         now, once."""

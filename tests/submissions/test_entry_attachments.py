@@ -89,3 +89,13 @@ def test_values_of_entries_are_not_given_attachments(entries: list[SequenceEntry
         accessions = list(with_details(SequenceEntry.objects.all()).values_list("accession"))
     assert len(accessions) == 5
     assert not any('FROM "submissions_entryfile"' in q["sql"] for q in queries)
+
+
+def test_refreshing_an_entry_forgets_the_attachments_it_read(entries: list[SequenceEntry]) -> None:
+    entry = SequenceEntry.objects.get(pk=entries[0].pk)
+    assert len(entry.attachment_rows()) == 2
+    EntryFile.objects.filter(entry=entry, kind="input").delete()
+
+    entry.refresh_from_db()
+
+    assert [a.kind for a in entry.attachment_rows()] == ["output"]
