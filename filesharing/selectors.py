@@ -85,6 +85,9 @@ def orphaned_q(*, now: datetime | None = None) -> Q:
     return UNATTACHED_VERIFIED & Q(verified_at__lt=cutoff)
 
 
+_FILE_COLUMNS = tuple(field.name for field in File._meta.concrete_fields)
+
+
 @dataclass(frozen=True)
 class FileFilters:
     group_id: int | None = None
@@ -117,9 +120,6 @@ def file_list_for_user(*, user: AnyUser, filters: FileFilters) -> QuerySet[File]
     # A listing shows its files' group and uploader by name: their other columns stay unread.
     files = files.only(*_FILE_COLUMNS, "group__name", "uploader__username")
     return files.order_by("-upload_requested_at", "name", "-version")
-
-
-_FILE_COLUMNS = tuple(field.name for field in File._meta.concrete_fields)
 
 
 def verified_files_with_digests(*, group_id: int, digests: Collection[str]) -> list[File]:

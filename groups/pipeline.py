@@ -52,5 +52,5 @@ def remember_pipeline(user: Any, row: Any) -> None:
 
 def pipeline_known(user: Any) -> bool | None:
     """What `remember_pipeline` recorded on this user object, or None."""
-    known = getattr(user, _KNOWN, None)
-    return None if known is None else bool(known)
+    known: bool | None = getattr(user, _KNOWN, None)
+    return known

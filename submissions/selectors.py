@@ -31,7 +31,7 @@ def _member_groups(user: AnyUser) -> Q:
     return Q(group_id__in=Membership.objects.filter(Q(user_id=user.pk)).values("group_id"))
 
 
-def entry_queryset_for_user(*, user: AnyUser) -> QuerySet[SequenceEntry]:
+def entry_queryset_for_user(*, user: AnyUser) -> EntryQuerySet:
     entries = SequenceEntry.objects.select_related("group", "submitter")
     if not user.is_authenticated:
         return entries.filter(released_at__isnull=False)
@@ -91,7 +91,7 @@ class EntryFilters:
     latest_only: bool = False
 
 
-def entry_list_for_user(*, user: AnyUser, filters: EntryFilters) -> QuerySet[SequenceEntry]:
+def entry_list_for_user(*, user: AnyUser, filters: EntryFilters) -> EntryQuerySet:
     entries = entry_queryset_for_user(user=user)
     if filters.group_id is not None:
         entries = entries.filter(group_id=filters.group_id)
@@ -121,11 +121,10 @@ def entry_get_for_user(*, accession_version: str, user: AnyUser) -> SequenceEntr
         raise NotFoundError("entry", accession_version) from None
 
 
-def with_details(entries: QuerySet[SequenceEntry]) -> QuerySet[SequenceEntry]:
+def with_details(entries: EntryQuerySet) -> EntryQuerySet:
     """With their attachments as plain rows (`SequenceEntry.attachment_rows`) and their
     processed data. The submitted sequences are not read: no answer about several entries
     shows them, and they can be the largest part of a row."""
-    assert isinstance(entries, EntryQuerySet)
     return (
         entries.with_attachments()
         .defer("sequences")
@@ -172,7 +171,7 @@ def entry_visible_files(
     return [a for a in shown if a.file.released_at is not None or a.kind == EntryFile.Kind.OUTPUT]
 
 
-def released_entries(*, organism: str | None) -> QuerySet[SequenceEntry]:
+def released_entries(*, organism: str | None) -> EntryQuerySet:
     entries = SequenceEntry.objects.filter(released_at__isnull=False).select_related("group")
     if organism:
         entries = entries.filter(organism=organism)
